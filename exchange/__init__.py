@@ -1,0 +1,118 @@
+"""Exchange: the working platform of the EU–Latin America cooperation on regional and urban
+policy."""
+
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from exchange.config import load_config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app: defaults, then the environment, then `overrides` (tests use these)."""
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        instance_path=os.environ.get("INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+    load_config(app, overrides)
+
+    from exchange.logging import configure_logging
+
+    configure_logging(app)
+    if app.config["PROXY_FIX"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    _init_extensions(app)
+    _register_features(app)
+
+    from exchange.celery import celery_init_app
+
+    celery_init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from exchange.auth.models import User
+    from exchange.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
+    from exchange.i18n import select_locale
+    from exchange.notifications.services import install_dispatch_hooks
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.normpath(os.path.join(app.root_path, "..", "migrations")),
+        render_as_batch=True,  # SQLite alters tables by copying them
+        compare_type=True,
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    install_dispatch_hooks(db.session)
+
+    talisman.init_app(
+        app,
+        force_https=app.config["HTTPS"],
+        strict_transport_security=True,  # sent only over HTTPS
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+        content_security_policy={
+            "default-src": "'self'",
+            "script-src": "'self'",
+            "style-src": "'self'",
+            "img-src": "'self' data:",
+            "font-src": "'self'",
+            "object-src": "'none'",
+            "base-uri": "'self'",
+            "form-action": "'self'",
+            "frame-ancestors": "'none'",
+        },
+        permissions_policy={"geolocation": "()", "camera": "()", "microphone": "()"},
+    )
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please log in to open this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(session_id: str):
+        # The id carries the account's session token: rotating it (logout, new password)
+        # invalidates every copy of the cookie.
+        user_id, _, token = session_id.partition(":")
+        if not user_id.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.active or user.session_token != token:
+            return None
+        return user
+
+
+def _register_features(app: Flask) -> None:
+    from exchange.admin.views import bp as admin_bp
+    from exchange.auth.emails import KINDS as AUTH_KINDS
+    from exchange.auth.views import bp as auth_bp
+    from exchange.authorities.emails import KINDS as AUTHORITY_KINDS
+    from exchange.authorities.views import bp as authorities_bp
+    from exchange.cli import exchange_cli
+    from exchange.main.views import bp as main_bp
+    from exchange.notifications.kinds import register_kinds
+    from exchange.notifications.views import bp as mailbox_bp
+    from exchange.templating import init_templating
+
+    register_kinds(*AUTH_KINDS, *AUTHORITY_KINDS)
+    init_templating(app)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(authorities_bp)
+    app.register_blueprint(admin_bp)
+    if app.config["EXCHANGE_ENV"] == "development":
+        # Caught e-mails, readable in the browser: development machines only.
+        app.register_blueprint(mailbox_bp)
+    app.cli.add_command(exchange_cli)

@@ -1,0 +1,1 @@
+"""The platform operator's pages: people and roles, and the reference data."""

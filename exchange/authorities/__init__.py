@@ -1,0 +1,1 @@
+"""Authorities: their profiles, membership, and verification by coordinators."""

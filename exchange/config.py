@@ -1,0 +1,203 @@
+"""Settings: defaults here, then the environment, then the overrides given to `create_app`.
+
+Nothing in this module runs at import time; `load_config` is called by the factory.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+
+LANGUAGES = ("en", "es", "pt")
+
+# Values that must never reach production as a SECRET_KEY.
+INSECURE_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "development"}
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start with the settings it was given."""
+
+
+def _defaults(instance_path: Path) -> dict:
+    return {
+        "EXCHANGE_ENV": "development",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance_path / 'exchange.sqlite'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BASE_URL": "http://127.0.0.1:5000",
+        "LANGUAGES": LANGUAGES,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "BABEL_TRANSLATION_DIRECTORIES": "translations",
+        # Requests: 16 MiB is enough for attachments to come and small enough to refuse abuse.
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+        "TRUSTED_HOSTS": None,
+        "PROXY_FIX": False,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session does
+        # Served over HTTPS: redirect plain HTTP, HSTS, cookies with the Secure flag. Defaults to
+        # on in production; off elsewhere.
+        "HTTPS": None,
+        # Tokens sent by e-mail.
+        "EMAIL_CONFIRM_MAX_AGE": int(timedelta(days=3).total_seconds()),
+        "PASSWORD_RESET_MAX_AGE": int(timedelta(hours=2).total_seconds()),
+        "EMAIL_CHANGE_MAX_AGE": int(timedelta(days=1).total_seconds()),
+        # Failed log-ins allowed per account and per client address.
+        "LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
+        "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+        # None: the broker's Redis when the broker is Redis (shared by every web process),
+        # otherwise this process's memory.
+        "RATELIMIT_STORAGE_URI": None,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_STRATEGY": "moving-window",
+        # Mail.
+        "MAIL_FROM": "Exchange <no-reply@exchange.localhost>",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": 8025,
+        "SMTP_USERNAME": None,
+        "SMTP_PASSWORD": None,
+        "SMTP_STARTTLS": False,
+        "SMTP_SSL": False,
+        "SMTP_TIMEOUT": 10.0,
+        "MAIL_MAX_ATTEMPTS": 8,
+        "MAIL_RETRY_BASE_SECONDS": 30.0,
+        # Backoff never waits longer than this, which stays well inside Redis' visibility timeout.
+        "MAIL_RETRY_MAX_SECONDS": 1800.0,
+        # A row claimed this long ago by a worker that never finished is taken up again.
+        "MAIL_CLAIM_TIMEOUT_SECONDS": 600.0,
+        # Rows whose dispatch is older than this are dispatched again by the sweep.
+        "MAIL_SWEEP_GRACE_SECONDS": 60.0,
+        "MAIL_CATCHER_DIR": None,
+        "CELERY": {
+            "broker_url": f"sqla+sqlite:///{instance_path / 'broker.sqlite'}",
+            "task_ignore_result": True,
+            "task_serializer": "json",
+            "accept_content": ["json"],
+            "result_serializer": "json",
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "worker_prefetch_multiplier": 1,
+            "broker_connection_retry_on_startup": True,
+            "broker_connection_timeout": 3,
+            "broker_transport_options": {},
+            "beat_schedule": {
+                "sweep-notifications": {
+                    "task": "exchange.notifications.tasks.sweep_notifications",
+                    "schedule": 60.0,
+                },
+            },
+            "timezone": "UTC",
+        },
+        # Publishing a task must never hang a web request: a few quick tries, then the sweep.
+        "CELERY_PUBLISH_RETRY_POLICY": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        "DEMO_PASSWORD": "exchange-demo-2026",
+    }
+
+
+def _from_environment(config: dict) -> None:
+    """Read the conventional variable names that hosting platforms and compose files use."""
+    env = os.environ
+    if env.get("EXCHANGE_ENV"):
+        config["EXCHANGE_ENV"] = env["EXCHANGE_ENV"]
+    if env.get("DATABASE_URL"):
+        url = env["DATABASE_URL"]
+        # Platforms hand out postgres:// URLs; SQLAlchemy wants the driver named.
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                url = "postgresql+psycopg://" + url[len(prefix) :]
+        config["SQLALCHEMY_DATABASE_URI"] = url
+    if env.get("SECRET_KEY"):
+        config["SECRET_KEY"] = env["SECRET_KEY"]
+    if env.get("BASE_URL"):
+        config["BASE_URL"] = env["BASE_URL"].rstrip("/")
+    if env.get("CELERY_BROKER_URL"):
+        config["CELERY"]["broker_url"] = env["CELERY_BROKER_URL"]
+    if env.get("CELERY_RESULT_BACKEND"):
+        config["CELERY"]["result_backend"] = env["CELERY_RESULT_BACKEND"]
+    if env.get("RATELIMIT_STORAGE_URI"):
+        config["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
+    if env.get("TRUSTED_HOSTS"):
+        config["TRUSTED_HOSTS"] = [h.strip() for h in env["TRUSTED_HOSTS"].split(",") if h.strip()]
+    for name in ("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD", "MAIL_FROM", "MAIL_CATCHER_DIR"):
+        if env.get(name):
+            config[name] = env[name]
+    if env.get("SMTP_PORT"):
+        config["SMTP_PORT"] = int(env["SMTP_PORT"])
+    for name in ("SMTP_STARTTLS", "SMTP_SSL", "PROXY_FIX", "HTTPS"):
+        if env.get(name):
+            config[name] = env[name].lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key_for_development(instance_path: Path) -> str:
+    """A random key kept in the instance folder, so that sessions survive a restart."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_config(app: Flask, overrides: dict | None) -> None:
+    instance_path = Path(app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    config = _defaults(instance_path)
+    _from_environment(config)
+    # Any other setting can be given as EXCHANGE_<NAME> (JSON values are parsed).
+    app.config.update(config)
+    app.config.from_prefixed_env("EXCHANGE")
+    for key, value in (overrides or {}).items():
+        if key == "CELERY":
+            app.config["CELERY"] = {**app.config["CELERY"], **value}
+        else:
+            app.config[key] = value
+
+    env = app.config["EXCHANGE_ENV"]
+    if env not in {"development", "testing", "production"}:
+        raise ConfigurationError(
+            f"EXCHANGE_ENV must be development, testing or production, not {env!r}"
+        )
+    if env == "production":
+        key = app.config.get("SECRET_KEY") or ""
+        if key.lower() in INSECURE_SECRET_KEYS or len(key) < 32:
+            raise ConfigurationError(
+                "Production needs a real SECRET_KEY: set the SECRET_KEY environment variable to "
+                "a random value of at least 32 characters."
+            )
+    elif not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key_for_development(instance_path)
+
+    if app.config["HTTPS"] is None:
+        app.config["HTTPS"] = env == "production"
+    if app.config["HTTPS"]:
+        # Cookies never travel in the clear.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+
+    broker = app.config["CELERY"]["broker_url"]
+    if broker.startswith(("redis://", "rediss://")):
+        # A message not acknowledged within an hour is redelivered; retry countdowns stay below
+        # it (MAIL_RETRY_MAX_SECONDS). Connecting gives up quickly instead of hanging a request.
+        app.config["CELERY"]["broker_transport_options"] = {
+            "visibility_timeout": 3600,
+            "socket_connect_timeout": 3,
+            **app.config["CELERY"]["broker_transport_options"],
+        }
+    if not app.config["RATELIMIT_STORAGE_URI"]:
+        redis = broker.startswith(("redis://", "rediss://"))
+        app.config["RATELIMIT_STORAGE_URI"] = broker if redis else "memory://"

@@ -1,0 +1,1 @@
+"""The home page, language choice, and health check."""

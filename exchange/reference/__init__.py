@@ -1,0 +1,1 @@
+"""Reference data: programmes and objectives, themes, border areas, countries."""

@@ -1,0 +1,54 @@
+"""What every template can use, and the error pages."""
+
+from flask import Flask, render_template, request
+from flask_babel import format_date, format_datetime
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from exchange.activity.models import action_label
+from exchange.i18n import current_language, localized
+from exchange.reference.countries import country_name, subdivision_name
+
+LANGUAGE_NAMES = {"en": "English", "es": "Español", "pt": "Português"}
+
+
+def init_templating(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        localized=localized,
+        country_name=country_name,
+        subdivision_name=subdivision_name,
+        current_language=current_language,
+        language_names=LANGUAGE_NAMES,
+    )
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["action_label"] = action_label
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _navigation():
+        return {"user": current_user}
+
+    def error_page(code: int):
+        def handler(error):
+            return render_template(f"errors/{code}.html", error=error), code
+
+        return handler
+
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, error_page(code))
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error):
+        return render_template("errors/400.html", error=error, csrf=True), 400
+
+    @app.after_request
+    def _no_store_private_pages(response):
+        # Pages for a signed-in person are not kept by shared caches or the back button.
+        if current_user.is_authenticated and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        response.vary.add("Cookie")
+        if request.path.startswith("/static/"):
+            response.vary.discard("Cookie")
+        return response

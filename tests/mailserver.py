@@ -1,0 +1,96 @@
+"""A real SMTP server for the tests (aiosmtpd), which keeps what it receives and can be told to
+answer the next messages with an error."""
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass(frozen=True)
+class Received:
+    recipients: list[str]
+    message: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def to(self) -> str:
+        return self.recipients[0]
+
+    @property
+    def text(self) -> str:
+        return self.message.get_body(preferencelist=("plain",)).get_content()
+
+    @property
+    def html(self) -> str:
+        return self.message.get_body(preferencelist=("html",)).get_content()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class MailServer:
+    def __init__(self):
+        self.host = "127.0.0.1"
+        self.port = _free_port()
+        self._lock = threading.Lock()
+        self._received: list[Received] = []
+        self._replies: list[str] = []
+        self.transactions = 0
+        self._controller = Controller(self, hostname=self.host, port=self.port)
+
+    # aiosmtpd calls this for every message.
+    async def handle_DATA(self, server, session, envelope):
+        with self._lock:
+            self.transactions += 1
+            if self._replies:
+                return self._replies.pop(0)
+            message = message_from_bytes(envelope.content, policy=policy.default)
+            self._received.append(Received(list(envelope.rcpt_tos), message))
+        return "250 2.0.0 Message accepted for delivery"
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._received.clear()
+            self._replies.clear()
+            self.transactions = 0
+
+    def answer_next(self, *replies: str) -> None:
+        """Answer the next messages with these replies (e.g. "451 4.3.0 Try later")."""
+        with self._lock:
+            self._replies.extend(replies)
+
+    @property
+    def messages(self) -> list[Received]:
+        with self._lock:
+            return list(self._received)
+
+    def to(self, address: str) -> list[Received]:
+        return [m for m in self.messages if address in m.recipients]
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"expected {count} e-mail(s), received {len(self.messages)}: "
+                    f"{[m.subject for m in self.messages]}"
+                )
+            time.sleep(0.05)
+        return self.messages

@@ -1,0 +1,176 @@
+"""Notifications through the real parts: a broker, a worker, and an SMTP server."""
+
+import time
+
+from sqlalchemy import func, select
+
+from exchange import create_app
+from exchange.extensions import db
+from exchange.notifications.models import Notification, NotificationStatus
+from exchange.notifications.services import (
+    SEND_TASK,
+    deliver_notification,
+    queue_notification,
+    sweep_notifications,
+)
+from tests.conftest import csrf_token, wait_for
+from tests.factories import make_member
+
+
+def reload(notification_id: int) -> Notification:
+    db.session.expire_all()
+    return db.session.get(Notification, notification_id)
+
+
+def notify(user, kind="auth.confirm_email") -> Notification:
+    notification = queue_notification(user, kind)
+    db.session.commit()
+    return notification
+
+
+def send_task(app):
+    return app.extensions["celery"].tasks[SEND_TASK]
+
+
+def settle(user, mailbox, already: int):
+    """Send one more message and wait for it: whatever was dispatched before has run too."""
+    notify(user)
+    return mailbox.wait_for(already + 1)
+
+
+def test_a_rolled_back_change_sends_nothing(worker, mailbox):
+    member = make_member(email="rollback@example.org")
+    queue_notification(member, "auth.confirm_email")
+    db.session.flush()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
+
+    sentinel = make_member(email="sentinel@example.org")
+    messages = settle(sentinel, mailbox, already=0)
+    assert [m.to for m in messages] == ["sentinel@example.org"]
+
+
+def test_a_committed_change_sends_exactly_one_message(worker, mailbox):
+    member = make_member(email="once@example.org")
+    notification = notify(member)
+    (message,) = mailbox.wait_for(1)
+    assert message.to == "once@example.org"
+    assert message.message["Message-ID"] == f"<notification.{notification.id}@exchange.test>"
+    wait_for(lambda: reload(notification.id).status == NotificationStatus.SENT)
+    sentinel = make_member(email="sentinel@example.org")
+    messages = settle(sentinel, mailbox, already=1)
+    assert [m.to for m in messages].count("once@example.org") == 1
+    row = reload(notification.id)
+    assert row.attempts == 1
+    assert row.sent_at is not None
+    assert row.subject == message.subject
+
+
+def test_the_same_task_run_again_and_concurrently_sends_one(app, worker, mailbox):
+    member = make_member(email="twice@example.org")
+    notification = notify(member)  # dispatched once by the commit
+    task = send_task(app)
+    # Two more copies of the same message, at the same time.
+    results = [task.apply_async((notification.id,), ignore_result=False) for _ in range(2)]
+    for result in results:
+        result.get(timeout=15)
+    mailbox.wait_for(1)
+    wait_for(lambda: reload(notification.id).status == NotificationStatus.SENT)
+    # And once more after it was sent.
+    task.apply_async((notification.id,), ignore_result=False).get(timeout=15)
+    assert [m.to for m in mailbox.messages] == ["twice@example.org"]
+    assert reload(notification.id).attempts == 1
+
+
+def test_delivery_is_idempotent_when_called_directly(worker, mailbox):
+    member = make_member(email="direct@example.org")
+    notification = notify(member)
+    wait_for(lambda: reload(notification.id).status == NotificationStatus.SENT)
+    assert deliver_notification(notification.id).status == "skipped"
+    assert len(mailbox.messages) == 1
+
+
+def test_temporary_smtp_failures_are_retried_then_delivered_once(worker, mailbox):
+    mailbox.answer_next("451 4.3.0 Try again later", "451 4.3.0 Try again later")
+    member = make_member(email="retry@example.org")
+    notification = notify(member)
+    (message,) = mailbox.wait_for(1)
+    assert message.to == "retry@example.org"
+    row = wait_for(lambda: (n := reload(notification.id)).status == NotificationStatus.SENT and n)
+    assert row.attempts == 3
+    assert row.last_error is None
+    assert mailbox.transactions == 3
+
+
+def test_a_permanent_smtp_failure_marks_the_notification_failed(worker, mailbox):
+    mailbox.answer_next("550 5.1.1 Mailbox unavailable")
+    member = make_member(email="bounce@example.org")
+    notification = notify(member)
+    row = wait_for(lambda: (n := reload(notification.id)).status == NotificationStatus.FAILED and n)
+    assert row.last_error.startswith("550")
+    assert row.attempts == 1
+    sentinel = make_member(email="sentinel@example.org")
+    messages = settle(sentinel, mailbox, already=0)
+    assert [m.to for m in messages] == ["sentinel@example.org"]
+    assert mailbox.transactions == 2  # the failed one was never tried again
+
+
+def test_temporary_failures_give_up_after_the_last_attempt(app, worker, mailbox):
+    attempts = app.config["MAIL_MAX_ATTEMPTS"]
+    mailbox.answer_next(*["421 4.4.2 Connection dropped"] * attempts)
+    member = make_member(email="flaky@example.org")
+    notification = notify(member)
+    row = wait_for(
+        lambda: (n := reload(notification.id)).status == NotificationStatus.FAILED and n,
+        timeout=30,
+    )
+    assert row.attempts == attempts
+    assert "gave up" in row.last_error
+    assert mailbox.messages == []
+
+
+def test_broker_down_the_request_succeeds_and_the_sweep_delivers(app, settings, worker, mailbox):
+    # The same app, but its broker is a port where nothing listens.
+    broken = create_app(
+        {**settings, "CELERY": {**settings["CELERY"], "broker_url": "redis://127.0.0.1:1/0"}}
+    )
+    from tests.conftest import IsolatedClient
+
+    broken.test_client_class = IsolatedClient
+    member = make_member(email="waiting@example.org", confirmed=False)
+    from tests.factories import log_in
+
+    client = broken.test_client()
+    log_in(client, member)
+    started = time.monotonic()
+    response = client.post("/account/confirmation", data={"csrf_token": csrf_token(client)})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 302
+    assert elapsed < 10, "the request must not hang while the broker is down"
+
+    (notification,) = db.session.scalars(select(Notification)).all()
+    assert reload(notification.id).status == NotificationStatus.PENDING
+    time.sleep(0.3)
+    assert mailbox.messages == []
+
+    # Later, beat's sweep (with a reachable broker) finds it.
+    with app.app_context():
+        app.config["MAIL_SWEEP_GRACE_SECONDS"] = 0
+        try:
+            assert sweep_notifications() == 1
+        finally:
+            app.config["MAIL_SWEEP_GRACE_SECONDS"] = 60.0
+    (message,) = mailbox.wait_for(1)
+    assert message.to == "waiting@example.org"
+    wait_for(lambda: reload(notification.id).status == NotificationStatus.SENT)
+
+
+def test_the_sweep_leaves_recent_and_finished_rows_alone(app, worker, mailbox):
+    member = make_member(email="recent@example.org")
+    notification = notify(member)
+    wait_for(lambda: reload(notification.id).status == NotificationStatus.SENT)
+    app.config["MAIL_SWEEP_GRACE_SECONDS"] = 0
+    try:
+        assert sweep_notifications() == 0
+    finally:
+        app.config["MAIL_SWEEP_GRACE_SECONDS"] = 60.0
