@@ -44,7 +44,7 @@ format: $(INSTALLED)
 
 ## extract-messages: update the catalogues after changing translatable text
 extract-messages: $(INSTALLED)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o exchange/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project Exchange --version 1 -o exchange/translations/messages.pot .
 	$(BIN)/pybabel update -i exchange/translations/messages.pot -d exchange/translations --no-fuzzy-matching --ignore-obsolete
 
 clean:

@@ -35,8 +35,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from flask_talisman import Talisman
+
     from exchange.auth.models import User
-    from exchange.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
+    from exchange.extensions import babel, csrf, db, limiter, login_manager, migrate
     from exchange.i18n import select_locale
     from exchange.notifications.services import install_dispatch_hooks
 
@@ -53,7 +55,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     install_dispatch_hooks(db.session)
 
-    talisman.init_app(
+    app.extensions["talisman"] = Talisman(
         app,
         force_https=app.config["HTTPS"],
         strict_transport_security=True,  # sent only over HTTPS

@@ -30,6 +30,8 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Only for per-view options (`@talisman(...)`); each app gets its own instance in create_app,
+# so that the headers of one app never depend on another created in the same process.
 talisman = Talisman()
 # Storage is chosen per app from RATELIMIT_STORAGE_URI (Redis in production, so that every web
 # process counts against the same limits).

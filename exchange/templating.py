@@ -1,13 +1,16 @@
 """What every template can use, and the error pages."""
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template
+from flask.globals import request_ctx
 from flask_babel import format_date, format_datetime
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from exchange.activity.models import action_label
 from exchange.i18n import current_language, localized
 from exchange.reference.countries import country_name, subdivision_name
+from exchange.reference.languages import language_name
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "pt": "Português"}
 
@@ -17,6 +20,7 @@ def init_templating(app: Flask) -> None:
         localized=localized,
         country_name=country_name,
         subdivision_name=subdivision_name,
+        language_name=language_name,
         current_language=current_language,
         language_names=LANGUAGE_NAMES,
     )
@@ -32,6 +36,8 @@ def init_templating(app: Flask) -> None:
 
     def error_page(code: int):
         def handler(error):
+            if request_ctx.url_adapter is None:
+                return _bare_error(error, code)
             return render_template(f"errors/{code}.html", error=error), code
 
         return handler
@@ -41,6 +47,8 @@ def init_templating(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error):
+        if request_ctx.url_adapter is None:
+            return _bare_error(error, 400)
         return render_template("errors/400.html", error=error, csrf=True), 400
 
     @app.after_request
@@ -48,7 +56,12 @@ def init_templating(app: Flask) -> None:
         # Pages for a signed-in person are not kept by shared caches or the back button.
         if current_user.is_authenticated and "Cache-Control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
-        response.vary.add("Cookie")
-        if request.path.startswith("/static/"):
-            response.vary.discard("Cookie")
         return response
+
+
+def _bare_error(error, code: int):
+    """Werkzeug's plain error page, for requests refused before routing (a Host header not in
+    TRUSTED_HOSTS): without a URL adapter the site's templates, which build links, cannot render."""
+    if isinstance(error, HTTPException):
+        return error.get_response(), error.code or code
+    return InternalServerError().get_response(), code

@@ -401,3 +401,16 @@ def test_a_suspended_account_is_signed_out(app, client):
         },
     )
     assert response.status_code == 422
+
+
+def test_only_verified_authorities_can_be_joined_and_pending_ones_stay_private(client):
+    verified = make_authority(name="Verified Municipality")
+    pending = make_authority(name="Pending Municipality", verified=False)
+    page = client.get("/register").get_data(as_text=True)
+    assert "Verified Municipality" in page
+    assert "Pending Municipality" not in page
+    response = register(client, mode="join", join_authority=str(pending.id), language="en")
+    assert response.status_code == 422
+    assert "Choose an authority from the list." in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 0
+    assert register(client, mode="join", join_authority=str(verified.id)).status_code == 302

@@ -163,6 +163,8 @@ def test_broker_down_the_request_succeeds_and_the_sweep_delivers(app, settings, 
     (message,) = mailbox.wait_for(1)
     assert message.to == "waiting@example.org"
     wait_for(lambda: reload(notification.id).status == NotificationStatus.SENT)
+    with broken.app_context():
+        db.engine.dispose()
 
 
 def test_the_sweep_leaves_recent_and_finished_rows_alone(app, worker, mailbox):

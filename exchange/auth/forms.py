@@ -60,7 +60,7 @@ class RegistrationForm(FlaskForm):
     password = _new_password_field(_l("Password"))
     language = SelectField(_l("Language for e-mails and pages"), choices=LANGUAGE_CHOICES)
     mode = RadioField(
-        _l("Your authority"),
+        _l("What would you like to do?"),
         choices=choices(
             [
                 ("new", _l("Register my authority (a coordinator will verify it)")),

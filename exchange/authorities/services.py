@@ -183,10 +183,11 @@ def verification_queue() -> list[Authority]:
 
 
 def joinable_authorities() -> list[Authority]:
+    """Verified authorities: those waiting for verification are not shown to visitors."""
     return list(
         db.session.scalars(
             select(Authority)
-            .where(Authority.status != AuthorityStatus.REJECTED)
+            .where(Authority.status == AuthorityStatus.VERIFIED)
             .order_by(Authority.country_code, Authority.name)
         )
     )
@@ -195,7 +196,7 @@ def joinable_authorities() -> list[Authority]:
 def request_to_join(user: User, authority_id: int, message: str = "") -> JoinRequest:
     """Ask to work for an existing authority; its members (or a coordinator) answer."""
     authority = db.session.get(Authority, authority_id)
-    if authority is None or authority.status == AuthorityStatus.REJECTED:
+    if authority is None or not authority.is_verified:
         raise ActionError(_l("Choose an authority from the list."), field="join_authority")
     if user.authority_id is not None:
         raise ActionError(_l("You already work for an authority on the platform."))

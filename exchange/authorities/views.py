@@ -82,6 +82,17 @@ def show(authority_id: int):
     )
 
 
+def _authority_to_edit(authority_id: int) -> Authority:
+    """The authority, if the current person may edit it: 404 when they may not even know it
+    exists (an unverified authority), 403 otherwise."""
+    authority = get_or_404(Authority, authority_id)
+    if not authority.can_view(current_user):
+        abort(404)
+    if not authority.can_edit(current_user):
+        abort(403)
+    return authority
+
+
 def _fill_profile_choices(form: ProfileForm) -> None:
     form.country_code.choices = choices(country_choices())
     form.subdivision_code.choices = choices(
@@ -101,9 +112,7 @@ def _fill_profile_choices(form: ProfileForm) -> None:
 @bp.route("/<int:authority_id>/edit", methods=["GET", "POST"])
 @require(is_signed_in)
 def edit(authority_id: int):
-    authority = get_or_404(Authority, authority_id)
-    if not authority.can_edit(current_user):
-        abort(403)
+    authority = _authority_to_edit(authority_id)
     form = ProfileForm(obj=authority)
     if request.method == "GET":
         form.kind.data = authority.kind.value
@@ -160,9 +169,7 @@ def subdivisions():
 @bp.get("/<int:authority_id>/members")
 @require(is_signed_in)
 def members(authority_id: int):
-    authority = get_or_404(Authority, authority_id)
-    if not authority.can_edit(current_user):
-        abort(403)
+    authority = _authority_to_edit(authority_id)
     return render_template(
         "authorities/members.html",
         authority=authority,
@@ -180,7 +187,10 @@ def answer_join_request(join_request_id: int, decision: str):
     if form.validate_on_submit():
         try:
             services.decide_join_request(
-                current_user, join_request, approve=decision == "approve", reason=form.reason.data
+                current_user,
+                join_request,
+                approve=decision == "approve",
+                reason=form.reason.data or "",  # None when the form has no reason field
             )
         except NotAllowed:
             db.session.rollback()

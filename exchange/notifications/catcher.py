@@ -18,7 +18,8 @@ def caught_mail_dir(app) -> Path:
 
 def run_catcher(host: str, port: int, maildir: Path) -> None:
     """Serve until interrupted, writing each message into `maildir`."""
-    maildir.mkdir(parents=True, exist_ok=True)
+    for part in ("tmp", "new", "cur"):  # the layout of a Maildir
+        (maildir / part).mkdir(parents=True, exist_ok=True)
     controller = Controller(Mailbox(str(maildir)), hostname=host, port=port)
     controller.start()
     try:

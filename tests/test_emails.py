@@ -1,0 +1,149 @@
+"""Every e-mail of the foundation, rendered in English, Spanish and Portuguese.
+
+The expected texts are written out here, so that a change of wording or a lost translation shows
+as a failing test rather than as an e-mail in the wrong language.
+"""
+
+import re
+
+import pytest
+
+from exchange.authorities.services import request_to_join
+from exchange.extensions import db
+from exchange.notifications.kinds import all_kinds
+from exchange.notifications.services import queue_notification, render_notification
+from tests.factories import make_authority, make_member, make_user
+
+SUBJECTS = {
+    "auth.confirm_email": {
+        "en": "Confirm your e-mail address for Exchange",
+        "es": "Confirme su dirección de correo electrónico en Exchange",
+        "pt": "Confirme seu endereço de e-mail no Exchange",
+    },
+    "auth.reset_password": {
+        "en": "Choose a new password for Exchange",
+        "es": "Elija una nueva contraseña para Exchange",
+        "pt": "Escolha uma nova senha para o Exchange",
+    },
+    "auth.confirm_email_change": {
+        "en": "Confirm your new e-mail address for Exchange",
+        "es": "Confirme su nueva dirección de correo electrónico en Exchange",
+        "pt": "Confirme seu novo endereço de e-mail no Exchange",
+    },
+    "authorities.verified": {
+        "en": "Gobierno Regional de Tacna is verified on Exchange",
+        "es": "Autoridad verificada en Exchange: Gobierno Regional de Tacna",
+        "pt": "Autoridade verificada no Exchange: Gobierno Regional de Tacna",
+    },
+    "authorities.rejected": {
+        "en": "Action needed: Gobierno Regional de Tacna was not accepted",
+        "es": "Acción necesaria: no se ha aceptado el registro de Gobierno Regional de Tacna",
+        "pt": "Ação necessária: o cadastro de Gobierno Regional de Tacna não foi aceito",
+    },
+    "authorities.join_request": {
+        "en": "Action needed: Ana Solicitante asks to join Gobierno Regional de Tacna",
+        "es": "Acción necesaria: Ana Solicitante solicita unirse a Gobierno Regional de Tacna",
+        "pt": "Ação necessária: Ana Solicitante pediu vínculo com Gobierno Regional de Tacna",
+    },
+    "authorities.join_approved": {
+        "en": "You are now a member of Gobierno Regional de Tacna on Exchange",
+        "es": "Ya es miembro de Gobierno Regional de Tacna en Exchange",
+        "pt": "Seu vínculo com Gobierno Regional de Tacna no Exchange foi aprovado",
+    },
+    "authorities.join_rejected": {
+        "en": "Your request to join Gobierno Regional de Tacna was declined",
+        "es": "Se ha rechazado su solicitud para unirse a Gobierno Regional de Tacna",
+        "pt": "Seu pedido de vínculo com Gobierno Regional de Tacna foi recusado",
+    },
+}
+GREETINGS = {"en": "Hello {name},", "es": "Hola, {name}:", "pt": "Olá, {name},"}
+FOOTERS = {
+    "en": "You receive this e-mail because of your account on Exchange.",
+    "es": "Recibe este correo porque tiene una cuenta en Exchange.",
+    "pt": "Este e-mail foi enviado por causa da sua conta no Exchange.",
+}
+LINK = re.compile(r"http://exchange\.test/[^\s\"<]+")
+
+
+def test_every_registered_kind_is_covered_here():
+    assert sorted(kind.name for kind in all_kinds()) == sorted(SUBJECTS)
+
+
+def _payload(kind: str, language: str) -> tuple:
+    """A recipient in `language` and the payload the service would write for `kind`."""
+    authority = make_authority(name="Gobierno Regional de Tacna")
+    recipient = make_member(authority, name="María José", language=language)
+    if kind.startswith("authorities.join"):
+        requester = make_user(name="Ana Solicitante", email="ana@example.org")
+        join_request = request_to_join(requester, authority.id, "Trabajo en cooperación.")
+        join_request.reason = "<b>Bienvenida</b> & gracias"
+        db.session.commit()
+        if kind == "authorities.join_request":
+            return recipient, {"join_request_id": join_request.id}
+        return requester, {"join_request_id": join_request.id}
+    if kind.startswith("authorities."):
+        return recipient, {"authority_id": authority.id, "reason": "Falta el sitio <web> oficial"}
+    if kind == "auth.confirm_email_change":
+        return recipient, {"new_email": "nueva@example.org"}
+    return recipient, {}
+
+
+@pytest.mark.parametrize("language", ["en", "es", "pt"])
+@pytest.mark.parametrize("kind", sorted(SUBJECTS))
+def test_email_is_written_in_the_recipients_language(kind, language):
+    recipient, payload = _payload(kind, language)
+    recipient.language = language
+    notification = queue_notification(recipient, kind, **payload)
+    db.session.commit()
+
+    rendered = render_notification(notification)
+
+    expected_subject = SUBJECTS[kind][language]
+    assert rendered.subject == expected_subject
+    greeting = GREETINGS[language].format(name=recipient.name)
+    assert greeting in rendered.text
+    assert greeting in rendered.html
+    assert FOOTERS[language] in rendered.text
+    assert FOOTERS[language] in rendered.html
+    assert f'<html lang="{language}">' in rendered.html
+    for other in {"en", "es", "pt"} - {language}:
+        assert FOOTERS[other] not in rendered.text
+        assert SUBJECTS[kind][other] not in rendered.text
+
+    # Links are absolute, and the same in both parts.
+    text_links = LINK.findall(rendered.text)
+    assert text_links, rendered.text
+    html_links = {link.replace("&amp;", "&") for link in LINK.findall(rendered.html)}
+    assert set(text_links) <= html_links
+
+
+def test_user_text_is_escaped_in_html_and_kept_in_text():
+    recipient, payload = _payload("authorities.rejected", "en")
+    notification = queue_notification(recipient, "authorities.rejected", **payload)
+    db.session.commit()
+    rendered = render_notification(notification)
+    assert "Falta el sitio <web> oficial" in rendered.text
+    assert "Falta el sitio &lt;web&gt; oficial" in rendered.html
+    assert "<web>" not in rendered.html
+
+
+def test_join_answer_shows_the_members_message_escaped():
+    requester, payload = _payload("authorities.join_approved", "es")
+    notification = queue_notification(requester, "authorities.join_approved", **payload)
+    db.session.commit()
+    rendered = render_notification(notification)
+    assert "<b>Bienvenida</b> & gracias" in rendered.text
+    assert "&lt;b&gt;Bienvenida&lt;/b&gt; &amp; gracias" in rendered.html
+
+
+def test_confirmation_link_opens_the_confirmation(client):
+    recipient, _ = _payload("auth.confirm_email", "en")
+    recipient.email_confirmed_at = None
+    notification = queue_notification(recipient, "auth.confirm_email")
+    db.session.commit()
+    link = LINK.search(render_notification(notification).text).group(0)
+    assert link.startswith("http://exchange.test/confirm/")
+    response = client.get(link.removeprefix("http://exchange.test"))
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(recipient), recipient.id).email_confirmed
