@@ -162,6 +162,7 @@ def edit_programme(programme_id: int | None):
     values["description_en"] = values["description_en"] or ""
     values["description_es"] = values["description_es"] or ""
     values["description_pt"] = values["description_pt"] or ""
+    values["website"] = values["website"] or None
     title = programme.name_en if programme_id else _("New programme")
     return _save(valid, form, programme, values, title, url_for("admin.reference"))
 
