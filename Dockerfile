@@ -10,7 +10,7 @@ COPY pyproject.toml README.md ./
 COPY exchange ./exchange
 RUN pip install -e . && pybabel compile -d exchange/translations
 COPY . .
-RUN useradd --create-home --uid 10001 exchange && mkdir -p instance && chown exchange instance
+RUN useradd --create-home --uid 10001 exchange && mkdir -p instance/attachments && chown -R exchange instance
 USER exchange
 ENV PATH="/app/bin:${PATH}"
 EXPOSE 8000

@@ -98,22 +98,39 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_features(app: Flask) -> None:
     from exchange.admin.views import bp as admin_bp
+    from exchange.attachments.views import bp as attachments_bp
     from exchange.auth.emails import KINDS as AUTH_KINDS
     from exchange.auth.views import bp as auth_bp
     from exchange.authorities.emails import KINDS as AUTHORITY_KINDS
     from exchange.authorities.views import bp as authorities_bp
+    from exchange.catalogue.views import bp as catalogue_bp
     from exchange.cli import exchange_cli
+    from exchange.ideas.views import bp as ideas_bp
+    from exchange.interests.views import bp as interests_bp
     from exchange.main.views import bp as main_bp
     from exchange.notifications.kinds import register_kinds
     from exchange.notifications.views import bp as mailbox_bp
+    from exchange.practices.views import bp as practices_bp
+    from exchange.review.views import bp as review_bp
+    from exchange.submissions.emails import KINDS as SUBMISSION_KINDS
+    from exchange.submissions.views import bp as submissions_bp
     from exchange.templating import init_templating
+    from exchange.workspace.views import bp as workspace_bp
 
-    register_kinds(*AUTH_KINDS, *AUTHORITY_KINDS)
+    register_kinds(*AUTH_KINDS, *AUTHORITY_KINDS, *SUBMISSION_KINDS)
     init_templating(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(authorities_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(practices_bp, url_prefix="/practices")
+    app.register_blueprint(ideas_bp, url_prefix="/ideas")
+    app.register_blueprint(submissions_bp, url_prefix="/items")
+    app.register_blueprint(attachments_bp, url_prefix="/attachments")
+    app.register_blueprint(interests_bp, url_prefix="/interests")
+    app.register_blueprint(review_bp, url_prefix="/review")
+    app.register_blueprint(catalogue_bp, url_prefix="/catalogue")
+    app.register_blueprint(workspace_bp, url_prefix="/workspace")
     if app.config["EXCHANGE_ENV"] == "development":
         # Caught e-mails, readable in the browser: development machines only.
         app.register_blueprint(mailbox_bp)

@@ -67,19 +67,141 @@ def load_reference_command(update):
 
 
 @exchange_cli.command("seed-demo")
-def seed_demo_command():
-    """Create demo authorities and logins (idempotent); loads the reference data first."""
-    from exchange.demo import AUTHORITIES, seed_demo
+@click.option(
+    "--practices",
+    type=click.IntRange(min=1),
+    help="Also add this many published practices in bulk (a large catalogue for benchmarks).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=2026,
+    show_default=True,
+    help="Random seed of the bulk practices: the same seed gives the same catalogue.",
+)
+def seed_demo_command(practices, seed):
+    """Create demo authorities, practices, ideas and logins (idempotent); loads the reference
+    data first."""
+    from exchange.demo import demo_size, seed_demo
     from exchange.reference.services import load_reference
 
+    seed_catalogue = _bulk_seeder() if practices else None
     load_reference()
     password = current_app.config["DEMO_PASSWORD"]
-    with click.progressbar(length=len(AUTHORITIES), label="Demo authorities") as bar:
+    with click.progressbar(length=demo_size(), label="Demo data") as bar:
         logins = seed_demo(password, progress=bar)
     db.session.commit()
+    if seed_catalogue is not None:
+        # It commits batch by batch: a large catalogue does not fit one transaction.
+        with click.progressbar(length=practices, label="Bulk practices") as bar:
+            added = seed_catalogue(practices, seed=seed, progress=bar.update)
+        click.echo(f"Added {added} published practices in bulk.")
     click.echo(f"\nDemo logins (password: {password}):")
-    for email, what in logins:
-        click.echo(f"  {email:40} {what}")
+    for login in logins:
+        click.echo(f"  {login.email:40} {login.what}")
+        click.echo(f"  {'':40}   try: {login.try_this}")
+
+
+def _bulk_seeder():
+    """`seed_catalogue(count, seed=…)` from the catalogue, which writes practices in bulk."""
+    try:
+        from exchange.catalogue.bulk import seed_catalogue
+    except ImportError as error:
+        raise click.ClickException(
+            "--practices needs exchange.catalogue.bulk.seed_catalogue, which this version of "
+            f"Exchange does not have ({error})."
+        ) from error
+    return seed_catalogue
+
+
+@exchange_cli.command("import")
+@click.argument(
+    "files",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--as",
+    "actor_email",
+    required=True,
+    metavar="EMAIL",
+    help="The coordinator or admin who imports; the activity log names them.",
+)
+@click.option(
+    "--type",
+    "record_type",
+    type=click.Choice(["authorities", "members", "practices", "ideas"]),
+    help="What the rows are, for CSV files without a 'type' column and not named after a type.",
+)
+@click.option("--dry-run", is_flag=True, help="Check and go through the import; save nothing.")
+@click.pass_context
+def import_command(ctx, files, actor_email, record_type, dry_run):
+    """Import authorities, members, practices and ideas from JSON or CSV FILES.
+
+    Every row is checked first; if any has a problem, each is reported and nothing is imported.
+    Otherwise everything is written in one transaction: all or nothing.
+    """
+    from exchange.auth.models import find_user_by_email
+    from exchange.importer import check_records, import_plan, read_files
+    from exchange.importer.services import ImportFailed
+
+    actor = find_user_by_email(actor_email)
+    if actor is None or not actor.active or not actor.is_coordinator:
+        raise click.BadParameter(
+            f"{actor_email} is not the address of an active coordinator or admin",
+            param_hint="--as",
+        )
+    records, problems = read_files(list(files), record_type)
+    plan, found = check_records(records)
+    problems = _in_file_order(problems + found, files)
+    if problems:
+        click.echo(f"Nothing was imported: {len(problems)} problem(s) to correct.", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        ctx.exit(1)
+    counts = ", ".join(f"{what}: {n}" for what, n in plan.counts().items())
+    click.echo(f"Checked {len(files)} file(s) ({counts}): no problem found.")
+    try:
+        with click.progressbar(length=plan.size, label="Importing") as bar:
+            report = import_plan(actor, plan, progress=bar)
+    except ImportFailed as failure:
+        db.session.rollback()
+        click.echo(f"\nNothing was imported: {failure.problem}", err=True)
+        ctx.exit(1)
+    except BaseException:
+        db.session.rollback()
+        raise
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    click.echo("")
+    for note in report.notes:
+        click.echo(note)
+    click.echo("Dry run: nothing was saved. The import would make:" if dry_run else "Imported:")
+    for what in plan.counts():
+        line = f"  {what}: {report.created[what]} created, {report.reused[what]} reused"
+        if what in ("practices", "ideas"):
+            line += f" ({report.published[what]} published)"
+        if what == "members" and report.created[what]:
+            line += " (each sent a link to choose a password)"
+        click.echo(line)
+
+
+def _in_file_order(problems, files):
+    order = {path.name: index for index, path in enumerate(files)}
+    return sorted(problems, key=lambda p: (order.get(p.source, 0), p.row or 0))
+
+
+@exchange_cli.command("reindex-search")
+def reindex_search_command():
+    """Rebuild the full-text index of every published practice and idea."""
+    from exchange.submissions.search import reindex_all
+
+    indexed = reindex_all()
+    db.session.commit()
+    click.echo(f"Indexed {indexed} published item(s).")
 
 
 @exchange_cli.command("sweep-notifications")

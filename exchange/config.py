@@ -94,6 +94,10 @@ def _defaults(instance_path: Path) -> dict:
                     "task": "exchange.notifications.tasks.sweep_notifications",
                     "schedule": 60.0,
                 },
+                "close-expired-ideas": {
+                    "task": "exchange.submissions.tasks.close_expired_ideas",
+                    "schedule": 3600.0,  # hourly: an idea closes within the hour its date passes
+                },
             },
             "timezone": "UTC",
         },
@@ -105,6 +109,9 @@ def _defaults(instance_path: Path) -> dict:
             "interval_max": 0.5,
         },
         "DEMO_PASSWORD": "exchange-demo-2026",
+        # Attachments: kept outside the web root under random names.
+        "ATTACHMENT_DIR": str(instance_path / "attachments"),
+        "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
     }
 
 
@@ -132,7 +139,14 @@ def _from_environment(config: dict) -> None:
         config["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
     if env.get("TRUSTED_HOSTS"):
         config["TRUSTED_HOSTS"] = [h.strip() for h in env["TRUSTED_HOSTS"].split(",") if h.strip()]
-    for name in ("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD", "MAIL_FROM", "MAIL_CATCHER_DIR"):
+    for name in (
+        "SMTP_HOST",
+        "SMTP_USERNAME",
+        "SMTP_PASSWORD",
+        "MAIL_FROM",
+        "MAIL_CATCHER_DIR",
+        "ATTACHMENT_DIR",
+    ):
         if env.get(name):
             config[name] = env[name]
     if env.get("SMTP_PORT"):

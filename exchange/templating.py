@@ -11,6 +11,9 @@ from exchange.activity.models import action_label
 from exchange.i18n import current_language, localized
 from exchange.reference.countries import country_name, subdivision_name
 from exchange.reference.languages import language_name
+from exchange.submissions.urls import item_edit_url, item_url
+from exchange.workflow import KIND_LABELS as ITEM_KIND_LABELS
+from exchange.workflow import STATE_LABELS
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "pt": "Português"}
 
@@ -21,6 +24,10 @@ def init_templating(app: Flask) -> None:
         country_name=country_name,
         subdivision_name=subdivision_name,
         language_name=language_name,
+        item_url=item_url,
+        item_edit_url=item_edit_url,
+        state_labels=STATE_LABELS,
+        item_kind_labels=ITEM_KIND_LABELS,
         current_language=current_language,
         language_names=LANGUAGE_NAMES,
     )

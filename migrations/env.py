@@ -63,6 +63,12 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave alone what the models do not describe: SQLite's full-text tables (FTS5 makes a
+    virtual table and its shadow tables), created by the migrations themselves."""
+    return not (type_ == "table" and name and name.startswith("submission_fts"))
+
+
 def render_item(type_, obj, autogen_context):
     """Write the project's column types as the plain SQLAlchemy types they store, so that
     migration scripts never import application code."""
@@ -93,6 +99,7 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

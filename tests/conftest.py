@@ -20,6 +20,7 @@ import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from exchange import create_app
 from exchange.extensions import db, limiter
@@ -63,6 +64,7 @@ def settings(tmp_path_factory, mail_server) -> dict:
         "MAIL_RETRY_BASE_SECONDS": 0.2,
         "MAIL_RETRY_MAX_SECONDS": 2.0,
         "MAIL_MAX_ATTEMPTS": 5,
+        "ATTACHMENT_DIR": str(tmp_path_factory.mktemp("attachments")),
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 8192,
         "RATELIMIT_STORAGE_URI": broker or "memory://",
@@ -189,13 +191,33 @@ def _context(app):
 
 def _empty_tables() -> None:
     tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        _truncate(tables)
+        return
     with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            quoted = ", ".join(f'"{name}"' for name in tables)
-            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                connection.execute(text(f'DELETE FROM "{name}"'))
+        # Tables that refer to each other (submission, revision) empty in any order.
+        connection.execute(text("PRAGMA foreign_keys=OFF"))
+        for name in tables:
+            connection.execute(text(f'DELETE FROM "{name}"'))
+        connection.execute(text("DELETE FROM submission_fts"))
+        connection.execute(text("PRAGMA foreign_keys=ON"))
+
+
+def _truncate(tables: list[str], attempts: int = 10) -> None:
+    """TRUNCATE every table. Ids are not restarted: a task the worker still holds from this
+    test then finds no row in the next one. The worker process may be finishing a task when
+    the test ends; TRUNCATE then waits for it, or deadlocks with it and is tried again."""
+    quoted = ", ".join(f'"{name}"' for name in tables)
+    for attempt in range(attempts):
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(text("SET LOCAL lock_timeout = '5s'"))
+                connection.execute(text(f"TRUNCATE {quoted} CASCADE"))
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture

@@ -71,3 +71,91 @@ def log_in(client, user, password=PASSWORD):
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+# Practices and ideas -----------------------------------------------------------------------------
+
+
+def practice_content(**fields):
+    """Everything a practice needs to go to review (themes need the `reference` fixture)."""
+    from exchange.reference.models import Objective, Theme
+    from exchange.submissions.services import Content
+
+    theme = db.session.scalar(db.select(Theme).where(Theme.code == "water-management"))
+    objective = db.session.scalar(db.select(Objective).where(Objective.code == "INNOVACT-1"))
+    values = {
+        "language": "es",
+        "title": "Riego tecnificado en zonas áridas de Tacna",
+        "summary": "Gestión del agua para la agricultura en el desierto.",
+        "problem": "Escasez de agua para la agricultura familiar.",
+        "actions": "Instalación de riego por goteo con apoyo técnico.",
+        "results": "Ahorro del 40 % de agua y más ingresos para 300 familias.",
+        "resources": "1,2 millones de soles en tres años.",
+        "transferability": "Aplicable en cualquier zona árida con organizaciones de regantes.",
+        "lessons": "La organización de los usuarios es tan importante como la técnica.",
+        "theme_ids": [theme.id] if theme else [],
+        "objective_ids": [objective.id] if objective else [],
+    }
+    values.update(fields)
+    return Content(**values)
+
+
+def idea_content(**fields):
+    from datetime import date, timedelta
+
+    from exchange.reference.models import BorderArea, Theme
+    from exchange.submissions.services import Content
+
+    theme = db.session.scalar(db.select(Theme).where(Theme.code == "tourism"))
+    area = db.session.scalar(db.select(BorderArea).where(BorderArea.code == "PE-CL"))
+    values = {
+        "language": "es",
+        "title": "Ruta andina de turismo de aventura Tacna–Arica",
+        "summary": "Un circuito binacional de turismo de aventura.",
+        "description": "Diseñar y promover una ruta compartida entre Tacna y Arica.",
+        "value_chain": "Turismo de aventura andino",
+        "expected_results": "Más visitantes y empleo local en ambos lados de la frontera.",
+        "budget_range": "100k_500k",
+        "open_until": date.today() + timedelta(days=90),
+        "border_area_id": area.id if area else None,
+        "partner_kinds": ["region"],
+        "partner_sides": ["EU"],
+        "theme_ids": [theme.id] if theme else [],
+    }
+    values.update(fields)
+    return Content(**values)
+
+
+def make_submission(author, *, kind="practice", state="draft", reviewer=None, **fields):
+    """A practice or an idea by `author`, taken through the real services to `state`
+    (draft, submitted, in_review, changes_requested, published, rejected, archived, closed)."""
+    from exchange.submissions import services
+    from exchange.workflow import Kind
+
+    kind = Kind(kind)
+    content = practice_content(**fields) if kind == Kind.PRACTICE else idea_content(**fields)
+    submission = services.create_submission(author, kind, content)
+    if state != "draft":
+        reviewer = reviewer or make_coordinator()
+        services.submit(author, submission)
+        steps = {
+            "submitted": [],
+            "in_review": [lambda: services.start_review(reviewer, submission)],
+            "changes_requested": [
+                lambda: services.request_changes(reviewer, submission, "Añadan cifras.")
+            ],
+            "published": [lambda: services.publish(reviewer, submission)],
+            "rejected": [lambda: services.reject(reviewer, submission, "Fuera del alcance.")],
+            "archived": [
+                lambda: services.publish(reviewer, submission),
+                lambda: services.archive(reviewer, submission),
+            ],
+            "closed": [
+                lambda: services.publish(reviewer, submission),
+                lambda: services.close(reviewer, submission),
+            ],
+        }[state]
+        for step in steps:
+            step()
+    db.session.commit()
+    return submission

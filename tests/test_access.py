@@ -6,6 +6,7 @@ may see it. GET routes are tried with a GET; POST-only routes with a POST that c
 token and an empty form, so that it reaches the view and its access check.
 """
 
+import io
 import re
 from dataclasses import dataclass, field
 from itertools import product
@@ -15,12 +16,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from exchange.activity.models import ActivityEntry
+from exchange.attachments.services import add_attachment
 from exchange.auth.models import User
 from exchange.authorities.models import Authority, AuthorityStatus, JoinRequest, JoinRequestStatus
 from exchange.authorities.services import request_to_join
 from exchange.extensions import db
 from exchange.notifications.models import Notification
 from exchange.reference.models import BorderArea, Objective, Programme, Theme
+from exchange.submissions.models import Attachment, Interest, Submission
+from exchange.submissions.services import express_interest
 from tests.conftest import csrf_token
 from tests.factories import (
     PASSWORD,
@@ -29,8 +33,10 @@ from tests.factories import (
     make_authority,
     make_coordinator,
     make_member,
+    make_submission,
     make_user,
 )
+from tests.test_attachments import pdf_bytes
 
 ROLES = ("anonymous", "member_a", "member_b", "coordinator", "admin")
 
@@ -50,6 +56,10 @@ EVERYONE = expect(200, 200, 200, 200, 200)
 SIGNED_IN = expect(LOGIN, 200, 200, 200, 200)
 COORDINATORS = expect(LOGIN, 403, 403, 200, 200)
 ADMINS = expect(LOGIN, 403, 403, 403, 200)
+
+# The decisions answer according to the decision: a comment is required to request changes or
+# to reject (422 without one); starting the review and publishing go through (302).
+DECISIONS = {"start_review": 302, "publish": 302, "request_changes": 422, "reject": 422}
 
 # member_a works for authority A (verified), member_b for authority B (verified); the
 # coordinator and the admin work for no authority. Ids in the URLs are A's, a pending request to
@@ -99,6 +109,75 @@ EXPECTED = {
     "admin.edit_objective": ADMINS,
     "admin.edit_theme": ADMINS,
     "admin.edit_border_area": ADMINS,
+    # Practices and ideas. Each request gets an item of A of its own (see ITEMS): the page of a
+    # published item is public; writing is for members of an authority (coordinators write none).
+    "practices.new": expect(LOGIN, 200, 200, 403, 403),
+    "ideas.new": expect(LOGIN, 200, 200, 403, 403),
+    "practices.show": EVERYONE,
+    "ideas.show": EVERYONE,
+    # Editing A's published item (a new revision): its owners only.
+    "practices.edit": expect(LOGIN, 200, 403, 403, 403),
+    "ideas.edit": expect(LOGIN, 200, 403, 403, 403),
+    # Owners' steps on A's published practice: archiving is allowed to its owners and to the
+    # coordinators; submitting or closing it is refused with a message (a redirect), except that
+    # coordinators never submit for an authority.
+    "submissions.change_state": expect(
+        LOGIN,
+        302,
+        403,
+        {"submit": 403, "archive": 302, "close": 302},
+        {"submit": 403, "archive": 302, "close": 302},
+    ),
+    # Co-ownership of A's draft idea: the empty invitation is refused by the form; nobody has
+    # been invited, so nobody can answer.
+    "ideas.invite_co_owner": expect(LOGIN, 422, 404, 403, 403),
+    "ideas.answer_invitation": expect(LOGIN, 403, 404, 403, 403),
+    # Attachments of A's draft practice (the file is A's, and not public yet).
+    "attachments.upload": expect(LOGIN, 200, 404, 403, 403),
+    "attachments.remove": expect(LOGIN, 302, 404, 403, 403),
+    "attachments.download": expect(404, 200, 404, 200, 200),
+    # B's interest in A's published practice: A's members answer it, B's read it; nobody else.
+    "interests.express": expect(LOGIN, 200, 200, 200, 200),
+    "interests.show": expect(LOGIN, 200, 200, 404, 404),
+    "interests.answer": expect(LOGIN, 422, 403, 404, 404),
+    # Review: coordinators. The decisions are tried on a submitted practice of A; an empty bulk
+    # form is refused by the form.
+    "review.queue": COORDINATORS,
+    "review.dashboard": COORDINATORS,
+    "review.show": COORDINATORS,
+    "review.decide": expect(LOGIN, 403, 403, DECISIONS, DECISIONS),
+    "review.bulk": expect(LOGIN, 403, 403, 422, 422),
+    # The public catalogue, and one's workspace.
+    "catalogue.index": EVERYONE,
+    "workspace.index": SIGNED_IN,
+}
+
+# The item each endpoint is tried on: (kind, state) of a new item of authority A.
+ITEMS = {
+    "practices.show": ("practice", "published"),
+    "practices.edit": ("practice", "published"),
+    "ideas.show": ("idea", "published"),
+    "ideas.edit": ("idea", "published"),
+    "submissions.change_state": ("practice", "published"),
+    "ideas.invite_co_owner": ("idea", "draft"),
+    "ideas.answer_invitation": ("idea", "draft"),
+    "attachments.upload": ("practice", "draft"),
+    "interests.express": ("practice", "published"),
+    "review.show": ("practice", "submitted"),
+    "review.decide": ("practice", "submitted"),
+}
+
+
+# The same pages of a DRAFT of A: its owners and the coordinators see it; for anybody else it
+# does not exist.
+EXPECTED_ON_DRAFT = {
+    "practices.show": expect(404, 200, 404, 200, 200),
+    "ideas.show": expect(404, 200, 404, 200, 200),
+    "practices.edit": expect(LOGIN, 200, 404, 403, 403),
+    "ideas.edit": expect(LOGIN, 200, 404, 403, 403),
+    "attachments.upload": expect(LOGIN, 200, 404, 403, 403),
+    # Those who can see the draft get the page (which says interest waits for publication).
+    "interests.express": expect(LOGIN, 200, 404, 200, 200),
 }
 
 # The GET endpoints that take an authority, tried again on authority C, which is pending: it is
@@ -163,6 +242,28 @@ class World:
         db.session.commit()
         return join_request
 
+    def new_item(self, kind: str, state: str) -> Submission:
+        """A practice or an idea of A's in `state`: a POST may change it only once."""
+        return make_submission(
+            self.users["member_a"], kind=kind, state=state, reviewer=self.users["coordinator"]
+        )
+
+    def new_attachment(self) -> Attachment:
+        """A file attached to a draft of A (not public)."""
+        draft = self.new_item("practice", "draft")
+        attachment = add_attachment(
+            self.users["member_a"], draft, io.BytesIO(pdf_bytes()), "informe.pdf"
+        )
+        db.session.commit()
+        return attachment
+
+    def new_interest(self) -> Interest:
+        """B's interest in a published practice of A's."""
+        practice = self.new_item("practice", "published")
+        interest = express_interest(self.users["member_b"], practice, "Nos interesa mucho.")
+        db.session.commit()
+        return interest
+
 
 def _first(model):
     row = db.session.scalar(select(model).order_by(model.id))
@@ -205,8 +306,15 @@ def world(app, reference) -> World:
 # Building the requests -------------------------------------------------------------------------
 
 
-def _argument(name: str, world: World, authority: Authority):
+def _argument(name: str, world: World, authority: Authority, endpoint: str, draft: bool):
     match name:
+        case "submission_id":
+            kind, state = ITEMS[endpoint]
+            return world.new_item(kind, "draft" if draft else state).id
+        case "attachment_id":
+            return world.new_attachment().id
+        case "interest_id":
+            return world.new_interest().id
         case "authority_id":
             return authority.id
         case "join_request_id":
@@ -226,8 +334,9 @@ def _argument(name: str, world: World, authority: Authority):
     raise AssertionError(f"no value for the URL part <{name}>: add one to _argument")
 
 
-def _paths(rule, world: World, authority: Authority):
-    """The rule's paths with real ids filled in, one per option of each `<any(...)>` part."""
+def _paths(rule, world: World, authority: Authority, draft: bool = False):
+    """The rule's paths with real ids filled in, one per option of each `<any(...)>` part, and
+    the options chosen."""
     options = {
         name: sorted(o.strip() for o in items.split(","))
         for items, name in ANY_PART.findall(rule.rule)
@@ -236,9 +345,11 @@ def _paths(rule, world: World, authority: Authority):
     for combination in product(*options.values()):
         values = dict(zip(options, combination, strict=True))
         # Filled per path: a join request a POST has answered cannot be answered again.
-        values.update({name: _argument(name, world, authority) for name in names})
+        values.update(
+            {name: _argument(name, world, authority, rule.endpoint, draft) for name in names}
+        )
         _, path = rule.build(values, append_unknown=False)
-        yield path + QUERY.get(rule.endpoint, "")
+        yield path + QUERY.get(rule.endpoint, ""), values
 
 
 def _rules(app):
@@ -264,7 +375,9 @@ def _matches(expected, response) -> bool:
     return response.status_code == expected
 
 
-def _run(world: World, rules, table: dict, authority: Authority) -> tuple[list[str], int]:
+def _run(
+    world: World, rules, table: dict, authority: Authority, draft: bool = False
+) -> tuple[list[str], int]:
     """Make every request of `table` as every role; the mismatches and the number of checks."""
     mismatches = []
     checks = 0
@@ -275,13 +388,17 @@ def _run(world: World, rules, table: dict, authority: Authority) -> tuple[list[s
         method = _method(rule)
         for role in ROLES:
             client = world.clients[role]
-            expected = table[rule.endpoint][role]
-            for path in _paths(rule, world, authority):
+            for path, values in _paths(rule, world, authority, draft):
+                expected = table[rule.endpoint][role]
+                if isinstance(expected, dict):  # depends on the <any(...)> option in the URL
+                    (option,) = ANY_PART.findall(rule.rule)
+                    expected = expected[values[option[1]]]
                 if method == "GET":
                     response = client.get(path)
                 else:
                     response = client.post(path, data={"csrf_token": world.tokens[role]})
                 checks += 1
+                response.close()  # a download holds its file open until then
                 if not _matches(expected, response):
                     mismatches.append(
                         f"{rule.endpoint} {role} ({method} {path}): "
@@ -315,7 +432,9 @@ def test_every_route_has_an_expected_answer(app):
     assert len(EXPECTED) >= 35  # the endpoints of the app when this test was written
     for endpoint, row in EXPECTED.items():
         assert tuple(row) == ROLES, endpoint
-        assert all(value == LOGIN or isinstance(value, int) for value in row.values()), endpoint
+        assert all(value == LOGIN or isinstance(value, int | dict) for value in row.values()), (
+            endpoint
+        )
 
     # The pending-authority table covers exactly the GET pages of one authority.
     by_authority = {
@@ -324,6 +443,15 @@ def test_every_route_has_an_expected_answer(app):
         if "authority_id" in rule.arguments and _method(rule) == "GET"
     }
     assert set(EXPECTED_ON_PENDING) == by_authority
+    # Every route that takes an item says which item; the GET pages of an item are also tried
+    # on a draft.
+    by_item = {rule.endpoint for rule in _rules(app) if "submission_id" in rule.arguments}
+    assert set(ITEMS) == by_item
+    assert set(EXPECTED_ON_DRAFT) == {
+        endpoint
+        for endpoint in by_item
+        if _method(app.url_map._rules_by_endpoint[endpoint][0]) == "GET"
+    } - {"review.show"}
     assert set(CHANGING_FORMS) <= endpoints
 
 
@@ -332,6 +460,12 @@ def test_every_route_answers_each_role_as_expected(app, world):
     assert not mismatches, "\n".join(["", *mismatches])
     # Every rule (and every option of an <any(...)> part) was tried by every role.
     assert checks >= len(EXPECTED) * len(ROLES)
+
+
+def test_another_authoritys_draft_does_not_exist_for_outsiders(app, world):
+    mismatches, checks = _run(world, _rules(app), EXPECTED_ON_DRAFT, world.authority_a, draft=True)
+    assert not mismatches, "\n".join(["", *mismatches])
+    assert checks == len(EXPECTED_ON_DRAFT) * len(ROLES)
 
 
 def test_a_pending_authority_is_known_only_to_coordinators(app, world):
@@ -441,7 +575,9 @@ def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(app, wor
     posts = [rule for rule in _rules(app) if "POST" in rule.methods]
     # Authority C (pending) and pending join requests to A: a POST that got through would
     # verify, reject, edit or answer them. (Built first: making a join request writes rows.)
-    requests = [(rule, path) for rule in posts for path in _paths(rule, world, world.authority_c)]
+    requests = [
+        (rule, path) for rule in posts for path, _ in _paths(rule, world, world.authority_c)
+    ]
     activity, notifications = _count(ActivityEntry), _count(Notification)
 
     refused = []

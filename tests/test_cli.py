@@ -13,6 +13,7 @@ from exchange.extensions import db
 from exchange.notifications.models import Notification, NotificationStatus
 from exchange.reference.models import BorderArea, Objective, Programme, Theme, ThemeGroup
 from exchange.reference.services import save_reference_item
+from exchange.submissions import search
 from tests.factories import log_in, make_admin, make_authority, make_member
 
 STRONG = "a long and unusual passphrase"
@@ -299,3 +300,25 @@ def test_sweep_notifications_dispatches_a_lost_row_once(runner, worker, mailbox)
     # Just dispatched: a second sweep does not send it again.
     result = runner.invoke(args=["exchange", "sweep-notifications"])
     assert result.output.strip() == "Dispatched 0 notification(s)."
+
+
+def test_reindex_search_rebuilds_the_index_of_published_items(app, reference):
+    from exchange.submissions.models import Submission
+    from exchange.submissions.search import search_condition
+    from tests.factories import make_authority, make_member, make_submission
+
+    author = make_member(make_authority())
+    published = make_submission(author, state="published")
+    make_submission(author, title="Borrador sin publicar")
+    search.unindex_submission(published)
+    db.session.commit()
+
+    def found(query):
+        condition = search_condition(query).condition
+        return db.session.scalars(db.select(Submission.id).where(condition)).all()
+
+    assert found("riego") == []
+    result = app.test_cli_runner().invoke(args=["exchange", "reindex-search"])
+    assert result.exit_code == 0, result.output
+    assert "Indexed 1 published item(s)." in result.output
+    assert found("riego") == [published.id]

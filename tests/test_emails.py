@@ -12,7 +12,13 @@ from exchange.authorities.services import request_to_join
 from exchange.extensions import db
 from exchange.notifications.kinds import all_kinds
 from exchange.notifications.services import queue_notification, render_notification
-from tests.factories import make_authority, make_member, make_user
+from tests.factories import (
+    make_authority,
+    make_coordinator,
+    make_member,
+    make_submission,
+    make_user,
+)
 
 SUBJECTS = {
     "auth.confirm_email": {
@@ -56,6 +62,68 @@ SUBJECTS = {
         "pt": "Seu pedido de vínculo com Gobierno Regional de Tacna foi recusado",
     },
 }
+PRACTICE = "Riego tecnificado en zonas áridas de Tacna"
+IDEA = "Ruta andina de turismo de aventura Tacna–Arica"
+SUBJECTS.update(
+    {
+        "submissions.received": {
+            "en": f"We received “{PRACTICE}” for review",
+            "es": f"Hemos recibido “{PRACTICE}” para su revisión",
+            "pt": f"Recebemos “{PRACTICE}” para revisão",
+        },
+        "submissions.changes_requested": {
+            "en": f"Action needed: changes requested on “{PRACTICE}”",
+            "es": f"Acción necesaria: se solicitan cambios en “{PRACTICE}”",
+            "pt": f"Ação necessária: alterações solicitadas em “{PRACTICE}”",
+        },
+        "submissions.published": {
+            "en": f"“{PRACTICE}” is published",
+            "es": f"Se ha publicado “{PRACTICE}”",
+            "pt": f"Publicação aprovada: “{PRACTICE}”",
+        },
+        "submissions.rejected": {
+            "en": f"“{PRACTICE}” was not accepted",
+            "es": f"No se ha aceptado “{PRACTICE}”",
+            "pt": f"Publicação não aceita: “{PRACTICE}”",
+        },
+        "submissions.archived": {
+            "en": f"“{PRACTICE}” was archived",
+            "es": f"Se ha archivado “{PRACTICE}”",
+            "pt": f"Conteúdo arquivado: “{PRACTICE}”",
+        },
+        "submissions.closed": {
+            "en": f"The project idea “{IDEA}” is closed",
+            "es": f"La idea de proyecto “{IDEA}” está cerrada",
+            "pt": f"A ideia de projeto “{IDEA}” foi encerrada",
+        },
+        "submissions.co_owner_invited": {
+            "en": f"Action needed: Gobierno Regional de Tacna invites you to co-own “{IDEA}”",
+            "es": (
+                "Acción necesaria: Gobierno Regional de Tacna le invita a ser cotitular de "
+                f"“{IDEA}”"
+            ),
+            "pt": (
+                "Ação necessária: Gobierno Regional de Tacna convida sua autoridade a ser "
+                f"cotitular de “{IDEA}”"
+            ),
+        },
+        "submissions.co_owner_answered": {
+            "en": f"Gobierno Regional de Arica accepted to co-own “{IDEA}”",
+            "es": f"Gobierno Regional de Arica ha aceptado la cotitularidad de “{IDEA}”",
+            "pt": f"Gobierno Regional de Arica aceitou a cotitularidade de “{IDEA}”",
+        },
+        "submissions.interest_received": {
+            "en": f"Action needed: Comune di Bologna is interested in “{PRACTICE}”",
+            "es": f"Acción necesaria: Comune di Bologna se interesa por “{PRACTICE}”",
+            "pt": f"Ação necessária: Comune di Bologna tem interesse em “{PRACTICE}”",
+        },
+        "submissions.interest_answered": {
+            "en": f"Gobierno Regional de Tacna answered about “{PRACTICE}”",
+            "es": f"Gobierno Regional de Tacna ha respondido sobre “{PRACTICE}”",
+            "pt": f"Gobierno Regional de Tacna respondeu sobre “{PRACTICE}”",
+        },
+    }
+)
 GREETINGS = {"en": "Hello {name},", "es": "Hola, {name}:", "pt": "Olá, {name},"}
 FOOTERS = {
     "en": "You receive this e-mail because of your account on Exchange.",
@@ -69,10 +137,61 @@ def test_every_registered_kind_is_covered_here():
     assert sorted(kind.name for kind in all_kinds()) == sorted(SUBJECTS)
 
 
+def _submission_payload(kind: str, authority, recipient) -> tuple:
+    """The item, taken through the real services to where `kind` is sent, and its payload."""
+    from exchange.submissions import services
+    from exchange.submissions.models import Review
+
+    name = kind.removeprefix("submissions.")
+    coordinator = make_coordinator()
+    if name in ("co_owner_invited", "co_owner_answered", "closed"):
+        idea = make_submission(recipient, kind="idea")
+        if name == "closed":
+            services.submit(recipient, idea)
+            services.publish(coordinator, idea)
+            return recipient, {"submission_id": idea.id}
+        partner = make_authority(
+            name="Gobierno Regional de Arica", country="CL", subdivision="CL-AP"
+        )
+        co_owner = services.invite_co_owner(recipient, idea, partner.id, "¿Trabajamos juntos?")
+        if name == "co_owner_answered":
+            services.answer_co_owner_invitation(make_member(partner), co_owner, accept=True)
+            return recipient, {"co_owner_id": co_owner.id}
+        return make_member(partner, name="María José"), {"co_owner_id": co_owner.id}
+    state = {
+        "received": "submitted",
+        "changes_requested": "changes_requested",
+        "published": "published",
+        "rejected": "rejected",
+        "archived": "archived",
+        "interest_received": "published",
+        "interest_answered": "published",
+    }[name]
+    practice = make_submission(recipient, state=state, reviewer=coordinator)
+    if name.startswith("interest"):
+        bologna = make_authority(name="Comune di Bologna", country="IT", subdivision="IT-BO")
+        visitor = make_member(bologna, name="Giulia Romano")
+        interest = services.express_interest(visitor, practice, "<i>Nos</i> interesa & mucho")
+        if name == "interest_answered":
+            services.answer_interest(recipient, interest, "Con gusto: escríbannos.")
+            db.session.commit()
+            return visitor, {"interest_id": interest.id}
+        return recipient, {"interest_id": interest.id}
+    review = practice.reviews[-1] if practice.reviews else None
+    payload = {"submission_id": practice.id}
+    if review is not None and isinstance(review, Review):
+        payload["review_id"] = review.id
+    return recipient, payload
+
+
 def _payload(kind: str, language: str) -> tuple:
     """A recipient in `language` and the payload the service would write for `kind`."""
     authority = make_authority(name="Gobierno Regional de Tacna")
     recipient = make_member(authority, name="María José", language=language)
+    if kind.startswith("submissions."):
+        person, payload = _submission_payload(kind, authority, recipient)
+        db.session.commit()
+        return person, payload
     if kind.startswith("authorities.join"):
         requester = make_user(name="Ana Solicitante", email="ana@example.org")
         join_request = request_to_join(requester, authority.id, "Trabajo en cooperación.")
@@ -88,6 +207,7 @@ def _payload(kind: str, language: str) -> tuple:
     return recipient, {}
 
 
+@pytest.mark.usefixtures("reference")
 @pytest.mark.parametrize("language", ["en", "es", "pt"])
 @pytest.mark.parametrize("kind", sorted(SUBJECTS))
 def test_email_is_written_in_the_recipients_language(kind, language):

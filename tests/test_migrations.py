@@ -62,7 +62,9 @@ def flask_db(database_url: str, *args: str) -> str:
 def _tables(database_url: str) -> set[str]:
     engine = create_engine(database_url)
     try:
-        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+        names = set(inspect(engine).get_table_names()) - {"alembic_version"}
+        # SQLite's full-text index (FTS5) is a virtual table with shadow tables of its own.
+        return {name for name in names if not name.startswith("submission_fts")}
     finally:
         engine.dispose()
 

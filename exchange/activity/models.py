@@ -45,6 +45,22 @@ ACTION_LABELS = {
     "join_request.create": _l("asked to join"),
     "join_request.approve": _l("approved a request to join"),
     "join_request.reject": _l("declined a request to join"),
+    "submission.create": _l("started the draft"),
+    "submission.revise": _l("started a new version of the published text"),
+    "submission.submit": _l("submitted it for review"),
+    "submission.start_review": _l("started the review"),
+    "submission.request_changes": _l("requested changes"),
+    "submission.publish": _l("approved and published it"),
+    "submission.reject": _l("rejected it"),
+    "submission.archive": _l("archived it"),
+    "submission.close": _l("closed the idea"),
+    "submission.invite_co_owner": _l("invited another authority to co-own the idea"),
+    "submission.accept_co_ownership": _l("accepted to co-own the idea"),
+    "submission.decline_co_ownership": _l("declined to co-own the idea"),
+    "attachment.add": _l("attached a file"),
+    "attachment.remove": _l("removed a file"),
+    "interest.create": _l("showed interest"),
+    "interest.answer": _l("answered an interest"),
 }
 
 

@@ -11,6 +11,7 @@ from enum import StrEnum
 from functools import cache
 
 import pycountry
+from babel import Locale
 from flask_babel import get_locale
 
 
@@ -47,15 +48,13 @@ def _language() -> str:
 
 
 def country_name(code: str, language: str | None = None) -> str:
+    """The country's everyday name in the reader's language ("Bolivia", "Alemanha"), from the
+    Unicode CLDR data that Babel carries; ISO 3166's own name when CLDR has none."""
+    name = Locale.parse(language or _language()).territories.get(code)
+    if name:
+        return name
     country = pycountry.countries.get(alpha_2=code)
-    if country is None:
-        return code
-    # Prefer the common name ("Bolivia", not "Bolivia, Plurinational State of") when there is one.
-    name = getattr(country, "common_name", None) or country.name
-    translated = _translator("iso3166-1", language or _language()).gettext(name)
-    if translated == name and name != country.name:
-        translated = _translator("iso3166-1", language or _language()).gettext(country.name)
-    return translated
+    return country.name if country is not None else code
 
 
 def subdivision_name(code: str, language: str | None = None) -> str:

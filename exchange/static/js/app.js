@@ -42,8 +42,38 @@
     });
   }
 
+  // Project ideas: suggest the value chains of the chosen border area, in the idea's language.
+  function linkValueChains() {
+    document.querySelectorAll("input[data-value-chains-area]").forEach(function (input) {
+      var area = document.getElementById(input.getAttribute("data-value-chains-area"));
+      var language = document.getElementById(input.getAttribute("data-value-chains-language"));
+      if (!area || !language) return;
+      function update() {
+        var id = "value-chains-" + (area.value || "all") + "-" + language.value;
+        if (document.getElementById(id)) input.setAttribute("list", id);
+      }
+      area.addEventListener("change", update);
+      language.addEventListener("change", update);
+    });
+  }
+
+  // Review queue: one box to tick or untick every item of the page (hidden without script).
+  function linkCheckAll() {
+    document.querySelectorAll("input[data-check-all]").forEach(function (all) {
+      var name = all.getAttribute("data-check-all");
+      var boxes = all.form ? all.form.querySelectorAll('input[type="checkbox"][name="' + name + '"]') : [];
+      if (!boxes.length) return;
+      all.hidden = false;
+      all.addEventListener("change", function () {
+        boxes.forEach(function (box) { box.checked = all.checked; });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    linkCheckAll();
     toggleModes();
     linkSubdivisions();
+    linkValueChains();
   });
 })();

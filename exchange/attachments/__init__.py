@@ -1,0 +1,1 @@
+"""Files attached to practices and ideas: checked on upload, served only to those allowed."""

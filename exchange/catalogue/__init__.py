@@ -1,0 +1,1 @@
+"""The public catalogue of published practices and open ideas: search and filters."""

@@ -1,0 +1,1 @@
+"""Interest shown by one authority in another's published practice or idea."""

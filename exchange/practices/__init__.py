@@ -1,0 +1,1 @@
+"""Good practices: writing, editing and the page of each practice."""

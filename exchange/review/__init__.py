@@ -1,0 +1,1 @@
+"""The coordinators' review of practices and ideas: queue, review page, decisions."""

@@ -1,0 +1,1 @@
+"""Good practices and project ideas: the items, their revisions, reviews and search."""
