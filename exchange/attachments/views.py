@@ -7,11 +7,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from exchange.access import get_or_404, is_signed_in, require
+from exchange.actions import perform
 from exchange.attachments import services
 from exchange.attachments.forms import UploadForm
-from exchange.errors import ActionError, NotAllowed
-from exchange.extensions import db, talisman
-from exchange.forms import EmptyForm, show_error
+from exchange.extensions import talisman
+from exchange.forms import EmptyForm
 from exchange.submissions.models import Attachment, Revision, Submission
 from exchange.submissions.urls import item_url
 from exchange.workflow import State
@@ -117,18 +117,11 @@ def upload(submission_id: int):
     if not form.validate_on_submit():
         return _render_manage(submission, form, 422 if form.is_submitted() else 200)
     upload = form.file.data
-    try:
-        attachment = services.add_attachment(
-            current_user, submission, upload.stream, upload.filename
-        )
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
-    except ActionError as error:
-        db.session.rollback()
-        show_error(form, error)
+    done, attachment = perform(
+        services.add_attachment, current_user, submission, upload.stream, upload.filename, form=form
+    )
+    if not done:
         return _render_manage(submission, form, 422)
-    db.session.commit()
     flash(_("“%(name)s” is attached.", name=attachment.filename), "success")
     return redirect(item_url(submission, _anchor="attachments"))
 
@@ -144,16 +137,8 @@ def remove(attachment_id: int):
         abort(403)
     if EmptyForm().validate_on_submit():
         name = attachment.filename
-        try:
-            services.remove_attachment(current_user, attachment)
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except ActionError as error:
-            db.session.rollback()
-            flash(str(error.message), "danger")
-        else:
-            db.session.commit()
+        done, _result = perform(services.remove_attachment, current_user, attachment)
+        if done:
             flash(_("“%(name)s” is removed.", name=name), "info")
     return redirect(item_url(submission, _anchor="attachments"))
 

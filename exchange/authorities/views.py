@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from exchange.access import get_or_404, is_coordinator, is_signed_in, require
+from exchange.actions import perform
 from exchange.activity.services import activity_for
 from exchange.authorities import services
 from exchange.authorities.forms import JoinAnswerForm, ProfileForm, RejectionForm
@@ -16,7 +17,7 @@ from exchange.authorities.models import (
     AuthorityStatus,
     JoinRequest,
 )
-from exchange.errors import ActionError, NotAllowed
+from exchange.errors import ActionError
 from exchange.extensions import db
 from exchange.forms import EmptyForm, choices, show_error
 from exchange.reference.countries import country_choices, side_of, subdivision_choices
@@ -185,21 +186,14 @@ def answer_join_request(join_request_id: int, decision: str):
         abort(403)
     form = JoinAnswerForm()
     if form.validate_on_submit():
-        try:
-            services.decide_join_request(
-                current_user,
-                join_request,
-                approve=decision == "approve",
-                reason=form.reason.data or "",  # None when the form has no reason field
-            )
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except ActionError as error:
-            db.session.rollback()
-            flash(str(error.message), "danger")
-        else:
-            db.session.commit()
+        done, _result = perform(
+            services.decide_join_request,
+            current_user,
+            join_request,
+            approve=decision == "approve",
+            reason=form.reason.data or "",  # None when the form has no reason field
+        )
+        if done:
             if decision == "approve":
                 flash(_("%(name)s is now a member.", name=join_request.user.name), "success")
             else:

@@ -6,10 +6,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from exchange.access import is_signed_in, require
+from exchange.actions import perform
 from exchange.authorities.models import Authority, AuthorityStatus
-from exchange.errors import ActionError, NotAllowed
 from exchange.extensions import db
-from exchange.forms import EmptyForm, choices, show_error
+from exchange.forms import EmptyForm, choices
 from exchange.ideas.forms import IdeaForm, InviteCoOwnerForm
 from exchange.reference.countries import country_name
 from exchange.reference.services import all_border_areas
@@ -98,18 +98,15 @@ def invite_co_owner(submission_id: int):
     form = InviteCoOwnerForm()
     _fill_invite_choices(form, submission)
     if form.validate_on_submit():
-        try:
-            co_owner = services.invite_co_owner(
-                current_user, submission, int(form.authority.data), form.message.data or ""
-            )
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except ActionError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done, co_owner = perform(
+            services.invite_co_owner,
+            current_user,
+            submission,
+            int(form.authority.data),
+            form.message.data or "",
+            form=form,
+        )
+        if done:
             flash(
                 _(
                     "%(name)s is invited; its members are e-mailed. The idea can go to review "
@@ -133,16 +130,10 @@ def answer_invitation(submission_id: int, answer: str):
     if invitation is None or not current_user.email_confirmed:
         abort(403)
     if EmptyForm().validate_on_submit():
-        try:
-            services.answer_co_owner_invitation(current_user, invitation, accept=answer == "accept")
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except ActionError as error:
-            db.session.rollback()
-            flash(str(error.message), "danger")
-        else:
-            db.session.commit()
+        done, _result = perform(
+            services.answer_co_owner_invitation, current_user, invitation, accept=answer == "accept"
+        )
+        if done:
             if answer == "accept":
                 flash(_("Your authority now co-owns this idea; you can edit it."), "success")
             else:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from exchange.access import get_or_404, is_signed_in, require
+from exchange.actions import perform
 from exchange.errors import ActionError, NotAllowed
 from exchange.extensions import db
 from exchange.forms import show_error
@@ -213,16 +214,11 @@ def answer(interest_id: int):
     form = AnswerForm()
     if not form.validate_on_submit():
         return _render_show(interest, form, 422)
-    try:
-        services.answer_interest(current_user, interest, form.answer.data)
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
-    except ActionError as error:
-        db.session.rollback()
-        show_error(form, error)
+    done, _result = perform(
+        services.answer_interest, current_user, interest, form.answer.data, form=form
+    )
+    if not done:
         return _render_show(interest, form, 422)
-    db.session.commit()
     flash(_("Your answer is sent to %(authority)s.", authority=interest.authority.name), "success")
     if form.back.data == "workspace":
         return redirect(url_for("workspace.index", _anchor="interests-received"))

@@ -10,6 +10,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from exchange.access import get_or_404, is_coordinator, require
+from exchange.actions import perform
 from exchange.errors import ActionError, NotAllowed
 from exchange.extensions import db
 from exchange.forms import choices, show_error
@@ -226,16 +227,10 @@ def decide(submission_id: int, decision: str):
     submission = get_or_404(Submission, submission_id)
     form = DecisionForm()
     if form.validate_on_submit():
-        try:
-            services.decide(current_user, submission, decision, form.comment.data or "")
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except ActionError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done, _result = perform(
+            services.decide, current_user, submission, decision, form.comment.data or "", form=form
+        )
+        if done:
             flash(_decision_message(decision, submission.title), "success")
             if decision == "start_review":
                 return redirect(url_for("review.show", submission_id=submission.id))

@@ -8,10 +8,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from exchange.access import get_or_404, is_coordinator, is_signed_in, require
+from exchange.actions import perform
 from exchange.activity.services import activity_for
-from exchange.errors import ActionError, NotAllowed
-from exchange.extensions import db
-from exchange.forms import EmptyForm, show_error
+from exchange.forms import EmptyForm
 from exchange.submissions import services
 from exchange.submissions.models import (
     BUDGET_LABELS,
@@ -103,16 +102,10 @@ def new_item(kind: Kind, form, template: str, **context):
         form.language.data = current_user.language
     form.fill_choices()
     if form.validate_on_submit():
-        try:
-            submission = services.create_submission(current_user, kind, form.content())
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except ActionError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done, submission = perform(
+            services.create_submission, current_user, kind, form.content(), form=form
+        )
+        if done:
             flash(_("The draft is saved. Complete it and submit it for review."), "success")
             return redirect(item_url(submission))
     return _form_page(template, form, None, **context)
@@ -125,16 +118,10 @@ def edit_item(submission: Submission, form, template: str, **context):
         form.load(submission.working_revision)
     form.fill_choices()
     if form.validate_on_submit():
-        try:
-            revision = services.save_content(current_user, submission, form.content())
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except ActionError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
+        done, revision = perform(
+            services.save_content, current_user, submission, form.content(), form=form
+        )
+        if done:
             if was_published:
                 flash(
                     _(
@@ -275,15 +262,7 @@ def change_state(submission_id: int, name: str):
     if not _may_take(submission, current_user, name):
         abort(403)
     if EmptyForm().validate_on_submit():
-        try:
-            OWNER_ACTIONS[name](current_user, submission)
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except ActionError as error:
-            db.session.rollback()
-            flash(str(error.message), "danger")
-        else:
-            db.session.commit()
+        done, _result = perform(OWNER_ACTIONS[name], current_user, submission)
+        if done:
             flash(str(DONE_MESSAGES[name]), "success")
     return redirect(item_url(submission))
