@@ -33,8 +33,9 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
-def enum_column(enum_class, length: int = 30) -> Enum:
-    """A portable enum: VARCHAR plus a CHECK constraint, stored by value."""
+def enum_column(enum_class, length: int = 30, name: str | None = None) -> Enum:
+    """A portable enum: VARCHAR plus a CHECK constraint, stored by value. `name` names the
+    constraint when a table has two columns of the same enum."""
     return Enum(
         enum_class,
         native_enum=False,
@@ -42,7 +43,7 @@ def enum_column(enum_class, length: int = 30) -> Enum:
         length=length,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
-        name=enum_class.__name__.lower(),
+        name=name or enum_class.__name__.lower(),
     )
 
 

@@ -1,0 +1,1 @@
+"""Matching counterparts: the engine (pure functions over plain data) and the brokerage workflow."""
