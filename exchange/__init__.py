@@ -107,8 +107,8 @@ def _register_features(app: Flask) -> None:
     from exchange.cli import exchange_cli
     from exchange.ideas.views import bp as ideas_bp
     from exchange.interests.views import bp as interests_bp
-    from exchange.matching import models as _matching_models  # noqa: F401 (its tables)
     from exchange.main.views import bp as main_bp
+    from exchange.matching import models as _matching_models  # noqa: F401 (its tables)
     from exchange.notifications.kinds import register_kinds
     from exchange.notifications.views import bp as mailbox_bp
     from exchange.practices.views import bp as practices_bp
