@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import JSON, Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.database import UTCDateTime, enum_column, utcnow
@@ -14,6 +14,12 @@ from exchange.extensions import db
 
 if TYPE_CHECKING:
     from exchange.authorities.models import Authority
+
+
+class DigestFrequency(StrEnum):
+    NONE = "none"
+    DAILY = "daily"
+    WEEKLY = "weekly"
 
 
 class Role(StrEnum):
@@ -43,6 +49,12 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # E-mail preferences: kinds the person does not want by e-mail (the in-app record stays;
+    # security messages go out whatever this says), and how often to get the digest.
+    email_muted_kinds: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    digest_frequency: Mapped[DigestFrequency] = mapped_column(
+        enum_column(DigestFrequency), default=DigestFrequency.WEEKLY, server_default="weekly"
+    )
 
     authority: Mapped["Authority | None"] = relationship(
         back_populates="members", foreign_keys=[authority_id]
