@@ -109,6 +109,10 @@ def _register_features(app: Flask) -> None:
     from exchange.interests.views import bp as interests_bp
     from exchange.main.views import bp as main_bp
     from exchange.matching import models as _matching_models  # noqa: F401 (its tables)
+    from exchange.matching.console import bp as brokerage_bp
+    from exchange.matching.emails import KINDS as MATCHING_KINDS
+    from exchange.matching.views import bp as matches_bp
+    from exchange.notifications.centre import bp as notifications_bp
     from exchange.notifications.kinds import register_kinds
     from exchange.notifications.views import bp as mailbox_bp
     from exchange.practices.views import bp as practices_bp
@@ -118,7 +122,7 @@ def _register_features(app: Flask) -> None:
     from exchange.templating import init_templating
     from exchange.workspace.views import bp as workspace_bp
 
-    register_kinds(*AUTH_KINDS, *AUTHORITY_KINDS, *SUBMISSION_KINDS)
+    register_kinds(*AUTH_KINDS, *AUTHORITY_KINDS, *SUBMISSION_KINDS, *MATCHING_KINDS)
     init_templating(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -132,6 +136,9 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(review_bp, url_prefix="/review")
     app.register_blueprint(catalogue_bp, url_prefix="/catalogue")
     app.register_blueprint(workspace_bp, url_prefix="/workspace")
+    app.register_blueprint(matches_bp, url_prefix="/matches")
+    app.register_blueprint(brokerage_bp, url_prefix="/brokerage")
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
     if app.config["EXCHANGE_ENV"] == "development":
         # Caught e-mails, readable in the browser: development machines only.
         app.register_blueprint(mailbox_bp)

@@ -15,5 +15,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     # Register the tasks of every feature with this app.
-    celery_app.autodiscover_tasks(["exchange.notifications", "exchange.submissions"], force=True)
+    celery_app.autodiscover_tasks(
+        ["exchange.notifications", "exchange.submissions", "exchange.matching"], force=True
+    )
     return celery_app

@@ -223,3 +223,108 @@ def mail_catcher_command(host, port, maildir):
     maildir = maildir or caught_mail_dir(current_app)
     click.echo(f"Catching e-mail on {host}:{port} into {maildir}")
     run_catcher(host, port, maildir)
+
+
+# Matching --------------------------------------------------------------------------------------
+
+match_cli = AppGroup("match", help="Matching counterparts: runs and suggestions.")
+exchange_cli.add_command(match_cli)
+
+
+@match_cli.command("run")
+def match_run_command():
+    """Compute every verified authority's proposals now (the nightly run, in this process)."""
+    from exchange.matching import services
+
+    run = services.start_run(scope="full")
+    with click.progressbar(length=run.chunks_total, label="Matching") as bar:
+        services.compute_run(run, progress=bar.update)
+    db.session.commit()
+    click.echo(
+        f"Run {run.id} (engine {run.engine_version}): {run.proposals} proposal(s) "
+        f"in {run.chunks_total} chunk(s)."
+    )
+
+
+def _find_authority(reference: str):
+    from sqlalchemy import select
+
+    from exchange.authorities.models import Authority
+
+    if reference.isdigit():
+        found = db.session.get(Authority, int(reference))
+        if found is not None:
+            return found
+    named = db.session.scalars(select(Authority).where(Authority.name == reference)).all()
+    if len(named) > 1:
+        raise click.BadParameter(
+            f"{len(named)} authorities are named {reference!r}: give the id", param_hint="AUTHORITY"
+        )
+    if not named:
+        raise click.BadParameter(
+            f"no authority with the id or the exact name {reference!r}", param_hint="AUTHORITY"
+        )
+    return named[0]
+
+
+@match_cli.command("suggest")
+@click.argument("authority")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def match_suggest_command(authority, top, as_json):
+    """Print the best counterparts of AUTHORITY (its id or exact name), with scores and
+    reasons."""
+    import json
+
+    from exchange.authorities.models import Authority
+    from exchange.matching import services
+    from exchange.matching.reasons import describe
+
+    found = _find_authority(authority)
+    if not found.is_verified:
+        raise click.ClickException(f"{found.name} is not verified: it is never matched.")
+    suggestions = services.suggest(found, top=top)
+    others = {
+        a.id: a
+        for a in db.session.scalars(
+            db.select(Authority).where(Authority.id.in_([s.counterpart_id for s in suggestions]))
+        )
+    }
+    rows = []
+    for rank, suggestion in enumerate(suggestions, start=1):
+        other = others[suggestion.counterpart_id]
+        reasons = services.reasons_as_rows(suggestion.reasons)
+        rows.append(
+            {
+                "rank": rank,
+                "id": other.id,
+                "name": other.name,
+                "country": other.country_code,
+                "side": str(other.side),
+                "kind": str(other.kind),
+                "score": suggestion.score,
+                "score_for": suggestion.score_for,
+                "score_back": suggestion.score_back,
+                "reasons": reasons,
+                "explanation": describe(reasons, authority=found.name, counterpart=other.name),
+            }
+        )
+    if as_json:
+        payload = {
+            "authority": {"id": found.id, "name": found.name},
+            "suggestions": rows,
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(f"No counterpart found for {found.name}.")
+        return
+    click.echo(f"Best counterparts of {found.name} (id {found.id}):")
+    for row in rows:
+        click.echo(
+            f"{row['rank']:>3}. {row['name']} ({row['country']}, id {row['id']}) "
+            f"score {row['score']:.3f} (for it {row['score_for']:.3f}, "
+            f"back {row['score_back']:.3f})"
+        )
+        for sentence in row["explanation"]:
+            click.echo(f"       - {sentence}")

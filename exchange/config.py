@@ -8,6 +8,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from flask import Flask
 
 LANGUAGES = ("en", "es", "pt")
@@ -70,12 +71,26 @@ def _defaults(instance_path: Path) -> dict:
         "SMTP_TIMEOUT": 10.0,
         "MAIL_MAX_ATTEMPTS": 8,
         "MAIL_RETRY_BASE_SECONDS": 30.0,
-        # Backoff never waits longer than this, which stays well inside Redis' visibility timeout.
+        # Backoff never waits longer than this. It must stay below the broker's visibility
+        # timeout (checked below): a retry waits in a worker as an unacknowledged message, and
+        # Redis hands a message unacknowledged for longer to another worker.
         "MAIL_RETRY_MAX_SECONDS": 1800.0,
-        # A row claimed this long ago by a worker that never finished is taken up again.
+        # A row claimed this long ago by a worker that never finished is taken up again. A send
+        # is stopped well before (the send task's time limit), so a live send is never taken up.
         "MAIL_CLAIM_TIMEOUT_SECONDS": 600.0,
-        # Rows whose dispatch is older than this are dispatched again by the sweep.
+        # Rows whose dispatch is older than this are dispatched again by the sweep, which beat
+        # runs every MAIL_SWEEP_INTERVAL_SECONDS.
         "MAIL_SWEEP_GRACE_SECONDS": 60.0,
+        "MAIL_SWEEP_INTERVAL_SECONDS": 60.0,
+        # A worker process keeps its SMTP connection open between messages; one idle for longer
+        # than this is checked with NOOP before it is used again.
+        "SMTP_NOOP_AFTER_SECONDS": 5.0,
+        # Redis as the broker: a message not acknowledged within the visibility timeout is given
+        # to another worker; a command unanswered within the socket timeout fails (a Redis that
+        # stops answering must not hang a web request).
+        "BROKER_VISIBILITY_TIMEOUT_SECONDS": 3600,
+        "BROKER_CONNECT_TIMEOUT_SECONDS": 3.0,
+        "BROKER_SOCKET_TIMEOUT_SECONDS": 2.0,
         "MAIL_CATCHER_DIR": None,
         "CELERY": {
             "broker_url": f"sqla+sqlite:///{instance_path / 'broker.sqlite'}",
@@ -98,16 +113,69 @@ def _defaults(instance_path: Path) -> dict:
                     "task": "exchange.submissions.tasks.close_expired_ideas",
                     "schedule": 3600.0,  # hourly: an idea closes within the hour its date passes
                 },
+                # Authorities whose profile or items changed, once the changes have settled.
+                "matching-recompute-changed": {
+                    "task": "exchange.matching.tasks.recompute_changed",
+                    "schedule": 60.0,
+                },
+                "matching-nightly-run": {
+                    "task": "exchange.matching.tasks.run_full_matching",
+                    "schedule": crontab(hour=2, minute=30),
+                },
+                "matching-remind-and-expire": {
+                    "task": "exchange.matching.tasks.remind_and_expire",
+                    "schedule": 3600.0,
+                },
+                "matching-stage-reminders": {
+                    "task": "exchange.matching.tasks.remind_stage_updates",
+                    "schedule": 3600.0,
+                },
+                # Digests at a fixed hour (UTC); a second firing in the same period sends nothing.
+                "send-daily-digests": {
+                    "task": "exchange.notifications.tasks.send_daily_digests",
+                    "schedule": crontab(hour=6, minute=0),
+                },
+                "send-weekly-digests": {
+                    "task": "exchange.notifications.tasks.send_weekly_digests",
+                    "schedule": crontab(hour=6, minute=15, day_of_week="monday"),
+                },
+                "notify-ideas-closing-soon": {
+                    "task": "exchange.notifications.tasks.notify_ideas_closing_soon",
+                    "schedule": crontab(hour=7, minute=0),
+                },
             },
             "timezone": "UTC",
         },
-        # Publishing a task must never hang a web request: a few quick tries, then the sweep.
+        # Publishing a task must never hang a web request: two quick tries, each bounded by the
+        # broker timeouts above, then the sweep.
         "CELERY_PUBLISH_RETRY_POLICY": {
-            "max_retries": 2,
-            "interval_start": 0,
+            "max_retries": 1,
+            "interval_start": 0.1,
             "interval_step": 0.2,
             "interval_max": 0.5,
         },
+        # Matching. A change to a profile, a practice or an idea is recomputed once no other
+        # change has followed for this long, so that ten quick edits cost one computation.
+        "MATCHING_DEBOUNCE_SECONDS": 120,
+        # Authorities per chunk of a full run (each chunk is a task any worker can take).
+        "MATCHING_CHUNK_SIZE": 1000,
+        # Counterparts kept per authority when scoring (the candidates of the proposals).
+        "MATCHING_TOP_K": 10,
+        # The engine's weights per signal; None: the engine's defaults.
+        "MATCHING_WEIGHTS": None,
+        # A run not finished after this long is taken for dead: recomputations go ahead.
+        "MATCHING_RUN_TIMEOUT_SECONDS": 3600,
+        # A match waits this long for both answers; the side(s) that have not answered are
+        # reminded once after MATCH_REMINDER_DAYS.
+        "MATCH_EXPIRY_DAYS": 21,
+        "MATCH_REMINDER_DAYS": 7,
+        # Connected partners are asked to update their stage when it has not moved for this
+        # long (at most once per period).
+        "STAGE_REMINDER_DAYS": 30,
+        # Notifications. At most this many items are listed in a digest (the rest are counted).
+        "DIGEST_MAX_ITEMS": 20,
+        # The owners of a published idea are told this many days before it closes to partners.
+        "IDEA_CLOSING_NOTICE_DAYS": 7,
         "DEMO_PASSWORD": "exchange-demo-2026",
         # Attachments: kept outside the web root under random names.
         "ATTACHMENT_DIR": str(instance_path / "attachments"),
@@ -205,13 +273,79 @@ def load_config(app: Flask, overrides: dict | None) -> None:
 
     broker = app.config["CELERY"]["broker_url"]
     if broker.startswith(("redis://", "rediss://")):
-        # A message not acknowledged within an hour is redelivered; retry countdowns stay below
-        # it (MAIL_RETRY_MAX_SECONDS). Connecting gives up quickly instead of hanging a request.
+        # A message not acknowledged within the visibility timeout is redelivered; retry
+        # countdowns stay below it. Connecting and commands give up quickly instead of hanging.
         app.config["CELERY"]["broker_transport_options"] = {
-            "visibility_timeout": 3600,
-            "socket_connect_timeout": 3,
+            "visibility_timeout": app.config["BROKER_VISIBILITY_TIMEOUT_SECONDS"],
+            "socket_connect_timeout": app.config["BROKER_CONNECT_TIMEOUT_SECONDS"],
+            "socket_timeout": app.config["BROKER_SOCKET_TIMEOUT_SECONDS"],
             **app.config["CELERY"]["broker_transport_options"],
         }
+    _check_delivery_settings(app.config)
     if not app.config["RATELIMIT_STORAGE_URI"]:
         redis = broker.startswith(("redis://", "rediss://"))
         app.config["RATELIMIT_STORAGE_URI"] = broker if redis else "memory://"
+
+
+# The send task name, as exchange.notifications.tasks registers it (not imported: config loads
+# before any feature).
+SEND_TASK = "exchange.notifications.tasks.send_notification"
+
+
+def send_time_limit(claim_timeout: float) -> float:
+    """How long one send may run before its worker process is stopped.
+
+    Below the claim timeout by a margin (Celery checks time limits about once a second), so that
+    a send still running is never taken up by a second worker.
+    """
+    return min(claim_timeout - 1.5, 0.9 * claim_timeout)
+
+
+def _check_delivery_settings(config) -> None:
+    """Refuse mail settings under which a message could be sent twice or retried forever."""
+    celery = config["CELERY"]
+    retry_base = float(config["MAIL_RETRY_BASE_SECONDS"])
+    retry_max = float(config["MAIL_RETRY_MAX_SECONDS"])
+    if retry_base <= 0 or retry_max < retry_base:
+        raise ConfigurationError(
+            "MAIL_RETRY_BASE_SECONDS must be above 0 and MAIL_RETRY_MAX_SECONDS at least as much"
+        )
+    if int(config["MAIL_MAX_ATTEMPTS"]) < 1:
+        raise ConfigurationError("MAIL_MAX_ATTEMPTS must be at least 1")
+    claim_timeout = float(config["MAIL_CLAIM_TIMEOUT_SECONDS"])
+    if claim_timeout < 3:
+        raise ConfigurationError("MAIL_CLAIM_TIMEOUT_SECONDS must be at least 3 seconds")
+    limit = send_time_limit(claim_timeout)
+    if float(config["SMTP_TIMEOUT"]) >= limit:
+        raise ConfigurationError(
+            f"SMTP_TIMEOUT ({config['SMTP_TIMEOUT']:g} s) must be below the send time limit "
+            f"({limit:g} s, from MAIL_CLAIM_TIMEOUT_SECONDS = {claim_timeout:g} s)"
+        )
+    # A retry is a message that a worker holds, unacknowledged, for its countdown (at most
+    # MAIL_RETRY_MAX_SECONDS after an SMTP failure, or the claim timeout when a redelivered
+    # copy waits for a dead worker's claim to go stale) and then while it runs. Held longer
+    # than the visibility timeout, Redis would hand it to a second worker, again and again.
+    visibility = celery["broker_transport_options"].get("visibility_timeout")
+    longest_hold = max(retry_max, claim_timeout + 1) + limit
+    if visibility is not None and longest_hold >= float(visibility):
+        raise ConfigurationError(
+            f"the broker's visibility timeout ({float(visibility):g} s) must exceed the longest "
+            f"a worker holds a retry: MAIL_RETRY_MAX_SECONDS ({retry_max:g} s) or "
+            f"MAIL_CLAIM_TIMEOUT_SECONDS + 1 ({claim_timeout + 1:g} s), plus the send time "
+            f"limit ({limit:g} s)"
+        )
+    # A send that outlives its claim could be sent again by another worker: the worker process
+    # is stopped first (prefork pool; the solo and threads pools have no time limits).
+    celery["task_annotations"] = {
+        **(celery.get("task_annotations") or {}),
+        SEND_TASK: {"time_limit": limit},
+    }
+    sweep = celery.get("beat_schedule", {}).get("sweep-notifications")
+    if sweep is not None:
+        celery["beat_schedule"] = {
+            **celery["beat_schedule"],
+            "sweep-notifications": {
+                **sweep,
+                "schedule": float(config["MAIL_SWEEP_INTERVAL_SECONDS"]),
+            },
+        }

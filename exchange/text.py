@@ -88,6 +88,18 @@ def document_terms(text: str, language: str) -> list[str]:
     return [term for word in words(text) for term in _word_terms(word, language)]
 
 
+def document_positions(text: str, language: str) -> list[tuple[str, ...]]:
+    """The index terms of a text word by word, stop words left out: one tuple per remaining
+    word (one term, or two for an accented word), so that phrases can be matched in order.
+    Flattened, it is `document_terms(text, language)`."""
+    found = []
+    for word in words(text):
+        terms = _word_terms(word, language)
+        if terms:
+            found.append(terms)
+    return found
+
+
 def document_text(text: str, language: str) -> str:
     return " ".join(document_terms(text, language))
 

@@ -9,14 +9,21 @@
   answer with temporary or permanent errors.
 """
 
+import contextlib
+import json
 import os
 import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from flask import current_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
@@ -71,7 +78,8 @@ def settings(tmp_path_factory, mail_server) -> dict:
         "CELERY": {
             "broker_url": broker or "memory://",
             "result_backend": broker or "cache+memory://",
-            "broker_transport_options": {},
+            # The in-memory broker polls its queues; once a second would make every test wait.
+            "broker_transport_options": {} if broker else {"polling_interval": 0.02},
         },
     }
 
@@ -124,7 +132,12 @@ def _worker_thread(celery_app):
         yield worker
 
 
-def _worker_process(celery_app, settings):
+def worker_environment(settings: dict, overrides: dict | None = None) -> dict[str, str]:
+    """The environment of a worker process on the test database, broker and SMTP server.
+
+    `overrides` are settings as `create_app` takes them (a "CELERY" dict is merged key by
+    key); they reach the process as EXCHANGE_<NAME> variables, JSON-encoded.
+    """
     env = {
         **os.environ,
         "EXCHANGE_ENV": "testing",
@@ -135,17 +148,50 @@ def _worker_process(celery_app, settings):
         "BASE_URL": settings["BASE_URL"],
         "SMTP_HOST": settings["SMTP_HOST"],
         "SMTP_PORT": str(settings["SMTP_PORT"]),
+        "EXCHANGE_SMTP_TIMEOUT": str(settings["SMTP_TIMEOUT"]),
         "EXCHANGE_MAIL_RETRY_BASE_SECONDS": str(settings["MAIL_RETRY_BASE_SECONDS"]),
         "EXCHANGE_MAIL_RETRY_MAX_SECONDS": str(settings["MAIL_RETRY_MAX_SECONDS"]),
         "EXCHANGE_MAIL_MAX_ATTEMPTS": str(settings["MAIL_MAX_ATTEMPTS"]),
         "EXCHANGE_ARGON2_TIME_COST": "1",
         "EXCHANGE_ARGON2_MEMORY_COST": "8192",
     }
-    # Nothing left from an earlier run may reach this worker.
-    with celery_app.connection_for_write() as connection:
-        connection.default_channel.client.flushdb()
-    process = subprocess.Popen(
-        [
+    for name, value in (overrides or {}).items():
+        if name == "CELERY":
+            for key, item in value.items():
+                env[f"EXCHANGE_CELERY__{key}"] = json.dumps(item)
+            # Celery reads this variable itself, over its settings.
+            if "broker_url" in value:
+                env["CELERY_BROKER_URL"] = value["broker_url"]
+        else:
+            env[f"EXCHANGE_{name}"] = json.dumps(value)
+    return env
+
+
+class WorkerProcess:
+    """A `celery worker` process of its own (and its pool), which a test can kill and restart.
+
+    It runs in a process group of its own, so that `kill()` takes the pool processes with the
+    main one, as when a machine or a container dies.
+    """
+
+    def __init__(
+        self,
+        celery_app,
+        env: dict[str, str],
+        *,
+        name: str,
+        concurrency: int = 2,
+        beat_schedule: Path | None = None,
+    ):
+        self.celery_app = celery_app
+        self.env = env
+        self.name = f"{name}-{os.getpid()}"
+        self.concurrency = concurrency
+        self.beat_schedule = beat_schedule
+        self.process: subprocess.Popen | None = None
+
+    def launch(self) -> "WorkerProcess":
+        command = [
             sys.executable,
             "-m",
             "celery",
@@ -153,29 +199,240 @@ def _worker_process(celery_app, settings):
             "exchange.worker",
             "worker",
             "--concurrency",
-            "2",
+            str(self.concurrency),
             "--loglevel",
-            "WARNING",
+            os.environ.get("TEST_WORKER_LOGLEVEL", "WARNING"),
             "--without-gossip",
             "--without-mingle",
             "--hostname",
-            f"test-worker-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not celery_app.control.ping(timeout=1):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the Celery worker process did not start")
-        yield process
-    finally:
-        process.terminate()
+            f"{self.name}@%h",
+        ]
+        if self.beat_schedule is not None:
+            command += ["--beat", "--schedule", str(self.beat_schedule)]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True)
+        return self
+
+    def wait_ready(self, timeout: float = 60) -> "WorkerProcess":
+        deadline = time.monotonic() + timeout
+        while not self.answers_ping():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"the Celery worker process {self.name} did not start")
+        return self
+
+    def start(self, timeout: float = 60) -> "WorkerProcess":
+        return self.launch().wait_ready(timeout)
+
+    def answers_ping(self) -> bool:
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            replies = self.celery_app.control.ping(timeout=0.5)
+        except self.celery_app.connection_for_read().connection_errors:
+            time.sleep(0.2)  # the broker restarted under a pooled connection: try again
+            return False
+        return any(name.startswith(f"{self.name}@") for reply in replies for name in reply)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool at once: nothing gets to clean up."""
+        if self.process is None or self.process.poll() is not None:
+            return  # gone, and its pool with it (a warm shutdown waits for the pool)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
+
+    def stop(self) -> None:
+        """A warm shutdown (SIGTERM): the worker finishes what it runs; killed if it lingers."""
+        stop_all([self])
+
+
+def stop_all(workers: list[WorkerProcess], timeout: float = 20) -> None:
+    """Warm shutdown of these workers at once; whatever lingers is killed."""
+    for worker in workers:
+        if worker.running:
+            worker.process.terminate()
+    deadline = time.monotonic() + timeout
+    for worker in workers:
+        if worker.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        worker.kill()  # whatever is left of its group
+
+
+def _worker_process(celery_app, settings):
+    # Nothing left from an earlier run may reach this worker.
+    with celery_app.connection_for_write() as connection:
+        connection.default_channel.client.flushdb()
+    worker = WorkerProcess(celery_app, worker_environment(settings), name="test-worker")
+    worker.start()
+    try:
+        yield worker.process
+    finally:
+        worker.stop()
+
+
+needs_worker_process = pytest.mark.skipif(
+    not os.environ.get("TEST_BROKER_URL"),
+    reason="needs PostgreSQL, Redis and worker processes (set TEST_DATABASE_URL and "
+    "TEST_BROKER_URL): killing a worker, a redelivery by Redis, a broker that stops answering "
+    "cannot be played with the in-process worker on the memory broker",
+)
+
+
+@pytest.fixture
+def worker_processes(app, settings):
+    """Start extra worker processes: `worker_processes(celery_app=..., settings_overrides=...)`.
+
+    Each consumes its own queue (so that the session's worker takes none of its tasks) and
+    takes `settings` as the app does. Every process started is stopped after the test.
+    """
+    started: list[WorkerProcess] = []
+
+    def start(
+        *,
+        celery_app,
+        settings_overrides: dict | None = None,
+        name: str = "fault-worker",
+        concurrency: int = 1,
+        beat_schedule: Path | None = None,
+        count: int = 1,
+    ) -> list[WorkerProcess]:
+        workers = [
+            WorkerProcess(
+                celery_app,
+                worker_environment(settings, settings_overrides),
+                name=f"{name}-{len(started) + i}",
+                concurrency=concurrency,
+                beat_schedule=beat_schedule,
+            )
+            for i in range(count)
+        ]
+        started.extend(workers)
+        for worker in workers:
+            worker.launch()
+        return [worker.wait_ready() for worker in workers]
+
+    yield start
+    # The test is over: no need to wait for a warm shutdown.
+    for worker in started:
+        worker.kill()
+
+
+class RedisServer:
+    """A redis-server of the test's own, on a free port, without persistence: one that the
+    test may pause, kill and restart (never the machine's Redis, which others use)."""
+
+    def __init__(self, directory: Path):
+        self.port = _free_port()
+        self.directory = directory
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def pause(self) -> None:
+        """SIGSTOP: connections are still accepted, nothing is answered."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def restart(self) -> None:
+        """Killed and started again on the same port: without persistence, empty."""
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs the redis-server program")
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def merged(*layers: dict) -> dict:
+    """Settings, each layer over the ones before; their CELERY dicts merged key by key."""
+    result: dict = {"CELERY": {}}
+    for layer in layers:
+        result = {**result, **layer, "CELERY": {**result["CELERY"], **layer.get("CELERY", {})}}
+    return result
+
+
+@contextmanager
+def other_app(settings: dict, overrides: dict):
+    """Another app on the test database (another web process, or one with another broker),
+    its app context pushed. The extensions that live at module level (the limiter, Celery's
+    default app) are put back afterwards: the in-process worker runs its tasks in the Flask app
+    of Celery's current app."""
+    test_app = current_app._get_current_object()
+    celery = test_app.extensions["celery"]
+    saved_limiter = dict(vars(limiter))
+    app = create_app(merged(settings, overrides))
+    app.test_client_class = IsolatedClient
+    try:
+        with app.app_context():
+            yield app
+            db.session.remove()
+    finally:
+        vars(limiter).clear()
+        vars(limiter).update(saved_limiter)
+        celery.set_default()
+        celery.set_current()
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+        app.extensions["celery"].close()
 
 
 @pytest.fixture(autouse=True)

@@ -159,3 +159,54 @@ def make_submission(author, *, kind="practice", state="draft", reviewer=None, **
             step()
     db.session.commit()
     return submission
+
+
+# Matching ----------------------------------------------------------------------------------------
+
+
+def make_proposal(first, second, *, score=0.8, reasons=None, status="proposed", same_side=False):
+    """A proposal between two authorities, as the engine would store it (without running it)."""
+    from exchange.matching.models import Proposal, ProposalStatus
+
+    a, b = sorted((first, second), key=lambda authority: authority.id)
+    proposal = Proposal(
+        authority_a_id=a.id,
+        authority_b_id=b.id,
+        status=ProposalStatus(status),
+        score=score,
+        score_ab=score,
+        score_ba=score,
+        reasons=reasons
+        if reasons is not None
+        else [
+            {"signal": "themes", "score": 0.9, "weight": 0.3, "details": ["water-management"]},
+            {"signal": "language", "score": 1.0, "weight": 0.1, "details": ["es"]},
+        ],
+        engine_version="test",
+        weights={},
+        same_side=same_side,
+    )
+    db.session.add(proposal)
+    db.session.commit()
+    return proposal
+
+
+def make_match(first, second, *, coordinator=None, note="", state="awaiting", **kwargs):
+    """A match a coordinator approved from a proposal, taken through the real services to
+    `state` (awaiting, connected, declined)."""
+    from exchange.matching import services
+
+    coordinator = coordinator or make_coordinator()
+    proposal = make_proposal(first, second, **kwargs)
+    match = services.approve_proposal(coordinator, proposal, note=note)
+    db.session.commit()
+    if state in ("connected", "declined"):
+        answering = [first, second] if state == "connected" else [first]
+        for authority in answering:
+            member = next((m for m in authority.members if m.email_confirmed), None)
+            member = member or make_member(authority)
+            services.answer_match(
+                member, match, accept=state == "connected", reason="No es el momento."
+            )
+            db.session.commit()
+    return match

@@ -1,6 +1,11 @@
 """A real SMTP server for the tests (aiosmtpd), which keeps what it receives and can be told to
-answer the next messages with an error."""
+answer the next messages with an error, or to take its time answering them.
 
+Like a real mail server, it takes a message only when it answers 250 to its data: a client that
+goes away before (a worker killed mid-send) has sent nothing.
+"""
+
+import asyncio
 import socket
 import threading
 import time
@@ -40,19 +45,51 @@ def _free_port() -> int:
 
 
 class MailServer:
-    def __init__(self):
+    def __init__(self, port: int | None = None, idle_timeout: float = 300):
+        """`idle_timeout`: the server closes a connection idle for that long (421), as real
+        servers do."""
         self.host = "127.0.0.1"
-        self.port = _free_port()
+        self.port = port or _free_port()
         self._lock = threading.Lock()
         self._received: list[Received] = []
         self._replies: list[str] = []
+        self._delays: list[float] = []
         self.transactions = 0
-        self._controller = Controller(self, hostname=self.host, port=self.port)
+        # When each transaction reached its end of data (time.monotonic()).
+        self.transaction_times: list[float] = []
+        # Transactions per connection (keyed by the connection's session).
+        self._per_connection: dict[int, int] = {}
+        self.quits = 0
+        # Set while a delayed transaction waits to be answered; how many have waited.
+        self.holding = threading.Event()
+        self.holds = 0
+        self._controller = Controller(
+            self, hostname=self.host, port=self.port, timeout=idle_timeout
+        )
 
-    # aiosmtpd calls this for every message.
+    # aiosmtpd calls these.
+    async def handle_QUIT(self, server, session, envelope):
+        with self._lock:
+            self.quits += 1
+        return "221 Bye"
+
     async def handle_DATA(self, server, session, envelope):
         with self._lock:
             self.transactions += 1
+            self.transaction_times.append(time.monotonic())
+            key = id(session)
+            self._per_connection[key] = self._per_connection.get(key, 0) + 1
+            delay = self._delays.pop(0) if self._delays else 0.0
+            if delay:
+                self.holds += 1
+        if delay:
+            self.holding.set()
+            try:
+                # aiosmtpd cancels this if the client goes away meanwhile: nothing is taken.
+                await asyncio.sleep(delay)
+            finally:
+                self.holding.clear()
+        with self._lock:
             if self._replies:
                 return self._replies.pop(0)
             message = message_from_bytes(envelope.content, policy=policy.default)
@@ -69,7 +106,23 @@ class MailServer:
         with self._lock:
             self._received.clear()
             self._replies.clear()
+            self._delays.clear()
             self.transactions = 0
+            self.transaction_times.clear()
+            self._per_connection.clear()
+            self.quits = 0
+            self.holds = 0
+
+    @property
+    def connections(self) -> list[int]:
+        """How many transactions each connection carried, since the last reset."""
+        with self._lock:
+            return list(self._per_connection.values())
+
+    def delay_next(self, *seconds: float) -> None:
+        """Wait before answering the end of data of the next messages, so many seconds each."""
+        with self._lock:
+            self._delays.extend(seconds)
 
     def answer_next(self, *replies: str) -> None:
         """Answer the next messages with these replies (e.g. "451 4.3.0 Try later")."""

@@ -7,21 +7,25 @@ token and an empty form, so that it reaches the view and its access check.
 """
 
 import io
+import itertools
 import re
 from dataclasses import dataclass, field
 from itertools import product
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from exchange.activity.models import ActivityEntry
 from exchange.attachments.services import add_attachment
 from exchange.auth.models import User
 from exchange.authorities.models import Authority, AuthorityStatus, JoinRequest, JoinRequestStatus
 from exchange.authorities.services import request_to_join
+from exchange.database import utcnow
 from exchange.extensions import db
+from exchange.matching.models import OPEN_STATUSES, Match, MatchStatus, Proposal
 from exchange.notifications.models import Notification
+from exchange.notifications.services import queue_notification
 from exchange.reference.models import BorderArea, Objective, Programme, Theme
 from exchange.submissions.models import Attachment, Interest, Submission
 from exchange.submissions.services import express_interest
@@ -32,13 +36,16 @@ from tests.factories import (
     make_admin,
     make_authority,
     make_coordinator,
+    make_match,
     make_member,
+    make_proposal,
     make_submission,
     make_user,
 )
 from tests.test_attachments import pdf_bytes
 
 ROLES = ("anonymous", "member_a", "member_b", "coordinator", "admin")
+_partners = itertools.count(1)
 
 # A redirect to the login page, as Flask-Login sends someone who is not signed in.
 LOGIN = "login"
@@ -60,6 +67,8 @@ ADMINS = expect(LOGIN, 403, 403, 403, 200)
 # The decisions answer according to the decision: a comment is required to request changes or
 # to reject (422 without one); starting the review and publishing go through (302).
 DECISIONS = {"start_review": 302, "publish": 302, "request_changes": 422, "reject": 422}
+PREVIEWS = {"publish": 200, "request_changes": 422, "reject": 422}
+PREVIEWS_HTML = {"publish": 200, "request_changes": 302, "reject": 302}
 
 # member_a works for authority A (verified), member_b for authority B (verified); the
 # coordinator and the admin work for no authority. Ids in the URLs are A's, a pending request to
@@ -150,6 +159,50 @@ EXPECTED = {
     # The public catalogue, and one's workspace.
     "catalogue.index": EVERYONE,
     "workspace.index": SIGNED_IN,
+    # Decision e-mails previewed before they are sent: coordinators.
+    # Without a comment only approval can be previewed; the others ask for one (422), and
+    # their HTML version sends the coordinator back to the review page.
+    "review.preview_email": expect(LOGIN, 403, 403, PREVIEWS, PREVIEWS),
+    "review.preview_email_html": expect(LOGIN, 403, 403, PREVIEWS_HTML, PREVIEWS_HTML),
+    # Matching, for coordinators. Each request gets a proposal (or a match) between A and a new
+    # EU authority of its own. Empty forms are refused by the form (422).
+    "brokerage.proposals": COORDINATORS,
+    "brokerage.proposal": COORDINATORS,
+    "brokerage.approve": expect(LOGIN, 403, 403, 302, 302),
+    "brokerage.dismiss": expect(LOGIN, 403, 403, 302, 302),
+    "brokerage.preview_approval": expect(LOGIN, 403, 403, 200, 200),
+    "brokerage.preview_approval_html": expect(LOGIN, 403, 403, 200, 200),
+    "brokerage.bulk": expect(LOGIN, 403, 403, 422, 422),
+    "brokerage.new_match": COORDINATORS,
+    "brokerage.check_match": expect(LOGIN, 403, 403, 422, 422),
+    "brokerage.create_match": expect(LOGIN, 403, 403, 422, 422),
+    "brokerage.preview_match": expect(LOGIN, 403, 403, 422, 422),
+    "brokerage.preview_match_html": expect(LOGIN, 403, 403, 302, 302),
+    "brokerage.pipeline": COORDINATORS,
+    "brokerage.pairing": COORDINATORS,
+    # Without a programme: back to the pairing page, with a message.
+    "brokerage.pairing_confirm": expect(LOGIN, 403, 403, 302, 302),
+    "brokerage.run_matching": expect(LOGIN, 403, 403, 302, 302),
+    # Theme suggestions while writing: anyone signed in.
+    "brokerage.theme_suggestions": SIGNED_IN,
+    # A match between A and another authority: A's members answer it (an empty answer is
+    # refused by the form); B's members may not know it exists; coordinators see it but do not
+    # answer for an authority.
+    "matches.show": expect(LOGIN, 200, 404, 200, 200),
+    "matches.answer": expect(LOGIN, 422, 404, 403, 403),
+    "matches.report_stage": expect(LOGIN, 403, 404, 403, 403),
+    "matches.close": expect(LOGIN, 403, 404, 422, 422),
+    # One's own notifications (the one in the URL is member_a's); the log is the coordinators'.
+    "notifications.index": SIGNED_IN,
+    "notifications.mark_read": expect(LOGIN, 302, 404, 404, 404),
+    "notifications.mark_all_read": expect(LOGIN, 302, 302, 302, 302),
+    "notifications.edit_preferences": SIGNED_IN,
+    "notifications.update_preferences": expect(LOGIN, 422, 422, 422, 422),
+    # One-click unsubscribe needs no login; a token nobody signed is refused.
+    "notifications.unsubscribe": expect(400, 400, 400, 400, 400),
+    "notifications.show_log": COORDINATORS,
+    "notifications.resend": expect(LOGIN, 403, 403, 302, 302),
+    "notifications.bulk_resend": expect(LOGIN, 403, 403, 422, 422),
 }
 
 # The item each endpoint is tried on: (kind, state) of a new item of authority A.
@@ -165,6 +218,8 @@ ITEMS = {
     "interests.express": ("practice", "published"),
     "review.show": ("practice", "submitted"),
     "review.decide": ("practice", "submitted"),
+    "review.preview_email": ("practice", "submitted"),
+    "review.preview_email_html": ("practice", "submitted"),
 }
 
 
@@ -189,7 +244,10 @@ EXPECTED_ON_PENDING = {
 }
 
 # Routes that need a query string to mean anything.
-QUERY = {"authorities.subdivisions": "?country=PE"}
+QUERY = {
+    "authorities.subdivisions": "?country=PE",
+    "brokerage.theme_suggestions": "?text=gesti%C3%B3n+del+agua&language=es",
+}
 
 # What each POST in the CSRF test carries besides the (missing) token: forms that would change
 # something if the request got through, so that "nothing changed" means something.
@@ -257,6 +315,34 @@ class World:
         db.session.commit()
         return attachment
 
+    def new_partner(self) -> Authority:
+        """An EU authority that A can be matched with."""
+        return make_authority(name=f"Partner {next(_partners)}", country="ES", subdivision="ES-V")
+
+    def _free_capacity(self) -> None:
+        """Close A's open matches, so that A always has room for the next one."""
+        db.session.execute(
+            update(Match)
+            .where(Match.status.in_(OPEN_STATUSES))
+            .values(status=MatchStatus.CLOSED, closed_at=utcnow())
+        )
+        db.session.commit()
+
+    def new_proposal(self) -> Proposal:
+        self._free_capacity()
+        return make_proposal(self.authority_a, self.new_partner())
+
+    def new_match(self) -> Match:
+        self._free_capacity()
+        partner = self.new_partner()
+        make_member(partner)
+        return make_match(self.authority_a, partner, coordinator=self.users["coordinator"])
+
+    def new_notification(self) -> Notification:
+        notification = queue_notification(self.users["member_a"], "auth.confirm_email")
+        db.session.commit()
+        return notification
+
     def new_interest(self) -> Interest:
         """B's interest in a published practice of A's."""
         practice = self.new_item("practice", "published")
@@ -315,6 +401,14 @@ def _argument(name: str, world: World, authority: Authority, endpoint: str, draf
             return world.new_attachment().id
         case "interest_id":
             return world.new_interest().id
+        case "proposal_id":
+            return world.new_proposal().id
+        case "match_id":
+            return world.new_match().id
+        case "notification_id":
+            return world.new_notification().id
+        case "index":
+            return 0
         case "authority_id":
             return authority.id
         case "join_request_id":

@@ -5,16 +5,19 @@ as a failing test rather than as an e-mail in the wrong language.
 """
 
 import re
+from datetime import UTC, date, datetime
 
 import pytest
 
 from exchange.authorities.services import request_to_join
 from exchange.extensions import db
+from exchange.matching import services
 from exchange.notifications.kinds import all_kinds
 from exchange.notifications.services import queue_notification, render_notification
 from tests.factories import (
     make_authority,
     make_coordinator,
+    make_match,
     make_member,
     make_submission,
     make_user,
@@ -124,6 +127,84 @@ SUBJECTS.update(
         },
     }
 )
+SUBJECTS.update(
+    {
+        "matching.accepted": {
+            "en": "Action needed: Comune di Bologna accepted the match and waits for your answer",
+            "es": (
+                "Acción necesaria: Comune di Bologna ha aceptado la conexión y espera su respuesta"
+            ),
+            "pt": "Ação necessária: Comune di Bologna aceitou a conexão e aguarda sua resposta",
+        },
+        "matching.closed": {
+            "en": "The match with Comune di Bologna is closed",
+            "es": "Se ha cerrado la conexión con Comune di Bologna",
+            "pt": "A conexão com Comune di Bologna foi encerrada",
+        },
+        "matching.connected": {
+            "en": "You are connected with Comune di Bologna: here are their contact details",
+            "es": "Conexión establecida con Comune di Bologna: estos son sus datos de contacto",
+            "pt": "Conexão estabelecida com Comune di Bologna: confira os dados de contato",
+        },
+        "matching.declined": {
+            "en": "Comune di Bologna declined the match with Gobierno Regional de Tacna",
+            "es": (
+                "Comune di Bologna ha rechazado la propuesta "
+                "de conexión con Gobierno Regional de Tacna"
+            ),
+            "pt": "Comune di Bologna recusou a proposta de conexão com Gobierno Regional de Tacna",
+        },
+        "matching.expired": {
+            "en": "The match with Comune di Bologna has expired",
+            "es": "La propuesta de conexión con Comune di Bologna ha caducado",
+            "pt": "A proposta de conexão com Comune di Bologna expirou",
+        },
+        "matching.proposed": {
+            "en": (
+                "Action needed: a partner proposed for "
+                "Gobierno Regional de Tacna: Comune di Bologna"
+            ),
+            "es": (
+                "Acción necesaria: autoridad socia propuesta para "
+                "Gobierno Regional de Tacna: Comune di Bologna"
+            ),
+            "pt": (
+                "Ação necessária: autoridade parceira proposta para "
+                "Gobierno Regional de Tacna: Comune di Bologna"
+            ),
+        },
+        "matching.reminder": {
+            "en": (
+                "Reminder, action needed: answer the match with Comune di Bologna by Mar 15, 2030"
+            ),
+            "es": (
+                "Recordatorio, acción necesaria: responda a la propuesta de conexión con "
+                "Comune di Bologna a más tardar el 15 mar 2030"
+            ),
+            "pt": (
+                "Lembrete, ação necessária: responda à proposta de conexão com "
+                "Comune di Bologna até 15 de mar. de 2030"
+            ),
+        },
+        "matching.stage_reminder": {
+            "en": "Action needed: how far has your cooperation with Comune di Bologna gone?",
+            "es": (
+                "Acción necesaria: ¿hasta dónde ha llegado su cooperación con Comune di Bologna?"
+            ),
+            "pt": "Ação necessária: até onde chegou a cooperação com Comune di Bologna?",
+        },
+        "notifications.digest": {
+            "en": "Your weekly digest: 1 new practice or idea in your themes",
+            "es": "Su resumen semanal: 1 nueva práctica o idea en sus temas",
+            "pt": "Seu resumo semanal: 1 nova prática ou ideia nos seus temas",
+        },
+        "notifications.idea_closing_soon": {
+            "en": f"Reminder: “{IDEA}” closes to new partners on Mar 15, 2030",
+            "es": f"Recordatorio: “{IDEA}” dejará de admitir nuevos socios el 15 mar 2030",
+            "pt": f"Lembrete: “{IDEA}” deixará de aceitar novos parceiros em 15 de mar. de 2030",
+        },
+    }
+)
 GREETINGS = {"en": "Hello {name},", "es": "Hola, {name}:", "pt": "Olá, {name},"}
 FOOTERS = {
     "en": "You receive this e-mail because of your account on Exchange.",
@@ -184,6 +265,27 @@ def _submission_payload(kind: str, authority, recipient) -> tuple:
     return recipient, payload
 
 
+def _matching_payload(kind: str, authority, recipient) -> tuple:
+    """A match with Bologna taken to where `kind` is sent; its payload, as the service writes it."""
+    bologna = make_authority(name="Comune di Bologna", country="IT", subdivision="IT-BO")
+    make_member(bologna, name="Giulia Romano")
+    state = {
+        "matching.connected": "connected",
+        "matching.stage_reminder": "connected",
+        "matching.declined": "declined",
+    }.get(kind, "awaiting")
+    # The side that acts first is Bologna: it declines, or accepts and waits for Tacna.
+    match = make_match(bologna, authority, state=state)
+    if kind == "matching.accepted":
+        services.answer_match(bologna.members[0], match, accept=True)
+    match.expires_at = datetime(2030, 3, 15, 12, tzinfo=UTC)
+    payload = {"match_id": match.id}
+    if kind == "matching.closed":
+        payload["reason"] = "El proyecto no sigue adelante."
+    db.session.commit()
+    return recipient, payload
+
+
 def _payload(kind: str, language: str) -> tuple:
     """A recipient in `language` and the payload the service would write for `kind`."""
     authority = make_authority(name="Gobierno Regional de Tacna")
@@ -192,6 +294,18 @@ def _payload(kind: str, language: str) -> tuple:
         person, payload = _submission_payload(kind, authority, recipient)
         db.session.commit()
         return person, payload
+    if kind.startswith("matching."):
+        return _matching_payload(kind, authority, recipient)
+    if kind == "notifications.digest":
+        bologna = make_authority(name="Comune di Bologna", country="IT", subdivision="IT-BO")
+        practice = make_submission(make_member(bologna), state="published")
+        db.session.commit()
+        return recipient, {"submission_ids": [practice.id], "total": 1, "frequency": "weekly"}
+    if kind == "notifications.idea_closing_soon":
+        idea = make_submission(recipient, kind="idea", state="published")
+        idea.open_until = date(2030, 3, 15)
+        db.session.commit()
+        return recipient, {"submission_id": idea.id, "open_until": idea.open_until.isoformat()}
     if kind.startswith("authorities.join"):
         requester = make_user(name="Ana Solicitante", email="ana@example.org")
         join_request = request_to_join(requester, authority.id, "Trabajo en cooperación.")

@@ -61,6 +61,7 @@ ACTION_LABELS = {
     "attachment.remove": _l("removed a file"),
     "interest.create": _l("showed interest"),
     "interest.answer": _l("answered an interest"),
+    "notification.resend": _l("sent a notification again"),
 }
 
 

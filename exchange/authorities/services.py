@@ -19,6 +19,7 @@ from exchange.authorities.models import (
 from exchange.database import utcnow
 from exchange.errors import ActionError, NotAllowed
 from exchange.extensions import db
+from exchange.matching.services import note_change
 from exchange.notifications.services import queue_notification
 from exchange.reference.countries import is_subdivision_of, side_of
 from exchange.reference.models import BorderArea, Programme, Theme
@@ -111,6 +112,7 @@ def update_profile(actor: User, authority: Authority, changes: ProfileChanges) -
     authority.border_areas = _load_all(BorderArea, changes.border_area_ids, "border_areas")
     authority.match_capacity = changes.match_capacity
     record_activity(actor, authority, "authority.update_profile")
+    note_change(authority.id)
     if authority.status == AuthorityStatus.REJECTED and authority.is_member(actor):
         # A corrected profile goes back to the coordinators.
         authority.status = AuthorityStatus.PENDING
@@ -143,6 +145,7 @@ def verify_authority(actor: User, authority: Authority) -> None:
         actor, authority, "authority.verify", from_state=previous, to_state=authority.status
     )
     _notify_members(authority, "authorities.verified")
+    note_change(authority.id)
     db.session.flush()
 
 

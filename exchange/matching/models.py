@@ -209,7 +209,8 @@ class Match(db.Model):
         """Each side sees the other's contact details only once both have accepted."""
         if user and user.is_authenticated and user.is_coordinator:
             return True
-        return self.is_party(user) and self.status in (MatchStatus.CONNECTED, MatchStatus.CLOSED)
+        # Connected at some point: a match closed before both sides accepted reveals nothing.
+        return self.is_party(user) and self.connected_at is not None
 
     def can_report_stage(self, user) -> bool:
         return self.is_party(user) and self.status == MatchStatus.CONNECTED

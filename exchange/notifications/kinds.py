@@ -20,6 +20,9 @@ class NotificationKind:
     context: Callable[[Any], dict]
     # Security messages (confirmation, password reset) that a person can never switch off.
     mandatory: bool = False
+    # Called in a request, with the notification: the page it is about, for the notification
+    # centre (None: no page). Without it, the centre takes the page from the context's links.
+    link: Callable[[Any], str | None] | None = None
 
 
 _kinds: dict[str, NotificationKind] = {}

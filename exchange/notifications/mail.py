@@ -1,8 +1,16 @@
 """SMTP delivery, with errors sorted into those worth retrying and those that are final."""
 
 import smtplib
-import ssl
 from email.message import EmailMessage
+
+from exchange.notifications.connection import open_connection, smtp_connection
+
+__all__ = [
+    "PermanentMailError",
+    "TemporaryMailError",
+    "open_connection",
+    "send_message",
+]
 
 
 class TemporaryMailError(Exception):
@@ -14,7 +22,9 @@ class PermanentMailError(Exception):
 
 
 def _classify(code: int, text: str) -> Exception:
-    error_class = TemporaryMailError if 400 <= code < 500 else PermanentMailError
+    # Only a 5xx is final; anything else (4xx, or a reply smtplib could not make sense of) may
+    # mend itself.
+    error_class = PermanentMailError if 500 <= code < 600 else TemporaryMailError
     return error_class(f"{code} {text}".strip())
 
 
@@ -22,27 +32,20 @@ def _decode(value) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def open_connection(config) -> smtplib.SMTP:
-    host, port, timeout = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_TIMEOUT"]
-    if config["SMTP_SSL"]:
-        smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
-    else:
-        smtp = smtplib.SMTP(host, port, timeout=timeout)
-        if config["SMTP_STARTTLS"]:
-            smtp.starttls(context=ssl.create_default_context())
-    if config["SMTP_USERNAME"]:
-        smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"] or "")
-    return smtp
-
-
 def send_message(config, message: EmailMessage) -> None:
-    """Hand `message` to the SMTP server, raising TemporaryMailError or PermanentMailError."""
+    """Hand `message` to the SMTP server, raising TemporaryMailError or PermanentMailError.
+
+    Uses this process's kept-open connection (exchange.notifications.connection).
+    """
     try:
-        with open_connection(config) as smtp:
+        with smtp_connection(config) as smtp:
             smtp.send_message(message)
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = next(iter(exc.recipients.values()))
         raise _classify(code, _decode(text)) from exc
+    except smtplib.SMTPAuthenticationError as exc:
+        # Our credentials, not the message: every message would fail until someone fixes them.
+        raise TemporaryMailError(f"{exc.smtp_code} {_decode(exc.smtp_error)}") from exc
     except smtplib.SMTPResponseException as exc:
         raise _classify(exc.smtp_code, _decode(exc.smtp_error)) from exc
     except (smtplib.SMTPException, OSError) as exc:

@@ -14,6 +14,7 @@ The life of a notification:
 """
 
 import logging
+import random
 from dataclasses import dataclass
 from datetime import timedelta
 from email.headerregistry import Address
@@ -24,12 +25,14 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from exchange.database import utcnow
 from exchange.extensions import db
 from exchange.notifications.kinds import get_kind
 from exchange.notifications.mail import PermanentMailError, TemporaryMailError, send_message
 from exchange.notifications.models import Notification, NotificationStatus
+from exchange.notifications.preferences import list_unsubscribe_headers
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +46,16 @@ def queue_notification(
     """Write one notification for `user` in the current transaction.
 
     It is sent only if the transaction commits. `payload` holds ids and plain values, which the
-    kind's context function turns into the e-mail's variables at sending time.
+    kind's context function turns into the e-mail's variables at sending time. A kind the person
+    switched off is kept for the notification centre only (SKIPPED, never dispatched); mandatory
+    kinds are e-mailed whatever the person's preferences say.
     """
-    get_kind(kind)  # an unknown kind is a programming error: fail now, not in the worker
+    definition = get_kind(kind)  # an unknown kind is a programming error: fail now
     notification = Notification(
         user=user, kind=kind, to_address=to_address or user.email, payload=payload
     )
+    if not definition.mandatory and kind in (user.email_muted_kinds or []):
+        notification.status = NotificationStatus.SKIPPED
     db.session.add(notification)
     return notification
 
@@ -58,7 +65,11 @@ def queue_notification(
 
 def _collect_new_notifications(session, flush_context) -> None:
     ids = session.info.setdefault(_TO_DISPATCH, set())
-    ids.update(obj.id for obj in session.new if isinstance(obj, Notification))
+    ids.update(
+        obj.id
+        for obj in session.new
+        if isinstance(obj, Notification) and obj.status != NotificationStatus.SKIPPED
+    )
 
 
 def _dispatch_after_commit(session) -> None:
@@ -92,18 +103,21 @@ def dispatch(notification_ids: list[int]) -> int:
     task = celery.tasks[SEND_TASK]
     policy = current_app.config["CELERY_PUBLISH_RETRY_POLICY"]
     published = 0
-    for notification_id in notification_ids:
-        try:
-            task.apply_async((notification_id,), retry=True, retry_policy=policy)
-        except Exception:
-            log.warning(
-                "could not publish notification; the sweep will retry",
-                extra={"notification_id": notification_id},
-                exc_info=True,
-            )
-            # The broker is down: the next ids would fail the same way, after the same wait.
-            break
-        published += 1
+    try:
+        # One connection for the whole batch.
+        with celery.producer_or_acquire() as producer:
+            for notification_id in notification_ids:
+                task.apply_async(
+                    (notification_id,), retry=True, retry_policy=policy, producer=producer
+                )
+                published += 1
+    except Exception:
+        # The broker is down: the next ids would fail the same way, after the same wait.
+        log.warning(
+            "could not publish notifications; the sweep will retry",
+            extra={"notification_ids": notification_ids[published : published + 20]},
+            exc_info=True,
+        )
     return published
 
 
@@ -157,6 +171,9 @@ def build_message(notification: Notification, rendered: RenderedEmail) -> EmailM
     message.add_alternative(rendered.html, subtype="html")
     # After the parts: setting the content clears the Content-* headers.
     message["Content-Language"] = notification.user.language or "en"
+    # One-click unsubscribe for the kinds a person may switch off (never on mandatory ones).
+    for header in list_unsubscribe_headers(notification):
+        message[header.name] = header
     return message
 
 
@@ -165,55 +182,96 @@ def build_message(notification: Notification, rendered: RenderedEmail) -> EmailM
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
-    status: str  # "sent", "failed", "retry" or "skipped"
+    status: str  # "sent", "failed", "retry", "busy" or "skipped"
     retry_in: float | None = None
 
 
 def _retry_delay(attempts: int) -> float:
+    """Exponential backoff, capped, with jitter so that the messages held up by one outage do
+    not all come back at the same moment. The cap stays below the broker's visibility timeout
+    (checked when the settings load)."""
     config = current_app.config
     delay = config["MAIL_RETRY_BASE_SECONDS"] * 2 ** max(attempts - 1, 0)
-    return min(delay, config["MAIL_RETRY_MAX_SECONDS"])
+    delay = min(delay, config["MAIL_RETRY_MAX_SECONDS"])
+    return delay * random.uniform(0.5, 1.0)  # noqa: S311 (spreading retries, not security)
 
 
 def _claim(notification_id: int) -> bool:
-    """Take the row for this worker; False if it is sent, failed, or another worker has it."""
+    """Take the row for this worker; False if it is sent, failed, or another worker has it.
+
+    One UPDATE, committed before anything is sent: of any number of copies of the task running
+    at once, exactly one matches the row. A claim older than MAIL_CLAIM_TIMEOUT_SECONDS belongs
+    to a worker that died (a live send is stopped before, by the task's time limit) and can be
+    taken over.
+    """
     now = utcnow()
     stale = now - timedelta(seconds=current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"])
-    result = db.session.execute(
-        update(Notification)
+    table = Notification.__table__
+    # A plain Core statement: this runs for every message, the ORM's bookkeeping is not needed.
+    result = db.session.connection().execute(
+        update(table)
         .where(
-            Notification.id == notification_id,
+            table.c.id == notification_id,
             or_(
-                Notification.status == NotificationStatus.PENDING,
-                (Notification.status == NotificationStatus.SENDING)
-                & (Notification.claimed_at < stale),
+                table.c.status == NotificationStatus.PENDING,
+                (table.c.status == NotificationStatus.SENDING) & (table.c.claimed_at < stale),
             ),
         )
-        .values(
-            status=NotificationStatus.SENDING,
-            claimed_at=now,
-            attempts=Notification.attempts + 1,
-        )
-        .execution_options(synchronize_session=False)
+        .values(status=NotificationStatus.SENDING, claimed_at=now, attempts=table.c.attempts + 1)
     )
-    db.session.commit()
     return result.rowcount == 1
 
 
-def deliver_notification(notification_id: int) -> DeliveryOutcome:
+def _claim_expires_in(notification_id: int) -> float | None:
+    """Seconds until another worker's claim on the row goes stale; None if nobody holds it."""
+    row = db.session.execute(
+        select(Notification.status, Notification.claimed_at).where(
+            Notification.id == notification_id
+        )
+    ).one_or_none()
+    db.session.rollback()
+    if row is None or row.status != NotificationStatus.SENDING or row.claimed_at is None:
+        return None
+    timeout = current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"]
+    return max((row.claimed_at - utcnow()).total_seconds() + timeout, 0.0)
+
+
+def deliver_notification(notification_id: int, *, redelivered: bool = False) -> DeliveryOutcome:
     """Send the notification unless it was already sent, failed, or is being sent elsewhere.
 
     Safe to run any number of times for the same id: the database claim lets one run send.
+    A copy that finds the row claimed does nothing ("skipped"), unless the broker says it is a
+    redelivery: then the worker that claimed it may have died (a killed pool process has its
+    message given back at once), so it comes back when that claim goes stale ("busy") and
+    takes the row over if nobody finished it.
     """
+    # Each statement of a delivery commits on its own: the claim must be committed before
+    # anything is sent, and the outcome is one UPDATE. Three statements, not three transactions.
+    db.session.commit()
+    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     if not _claim(notification_id):
+        expires_in = _claim_expires_in(notification_id) if redelivered else None
+        if expires_in is not None:
+            return DeliveryOutcome("busy", retry_in=expires_in + 0.5)
         return DeliveryOutcome("skipped")
-    notification = db.session.get(Notification, notification_id)
+    notification = db.session.get(
+        Notification,
+        notification_id,
+        options=[joinedload(Notification.user)],
+        populate_existing=True,
+    )
+    max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
+    if notification.attempts > max_attempts:
+        # Taken over again and again from workers that died while sending it (a message that
+        # kills its worker, say): stop rather than loop.
+        _fail(notification, f"gave up after {max_attempts} attempts: the worker sending it stopped")
+        return DeliveryOutcome("failed")
     try:
         rendered = render_notification(notification)
         notification.subject = rendered.subject[:300]
         send_message(current_app.config, build_message(notification, rendered))
     except TemporaryMailError as exc:
-        if notification.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        if notification.attempts >= max_attempts:
             _fail(notification, f"gave up after {notification.attempts} attempts: {exc}")
             return DeliveryOutcome("failed")
         delay = _retry_delay(notification.attempts)
@@ -235,9 +293,18 @@ def deliver_notification(notification_id: int) -> DeliveryOutcome:
         notification = db.session.get(Notification, notification_id)
         _fail(notification, f"{type(exc).__name__}: {exc}")
         return DeliveryOutcome("failed")
-    notification.status = NotificationStatus.SENT
-    notification.sent_at = utcnow()
-    notification.last_error = None
+    table = Notification.__table__
+    db.session.connection().execute(
+        update(table)
+        .where(table.c.id == notification_id)
+        .values(
+            status=NotificationStatus.SENT,
+            sent_at=utcnow(),
+            last_error=None,
+            subject=notification.subject,
+        )
+    )
+    db.session.expunge(notification)  # its in-memory state is behind the row now
     db.session.commit()
     log.info("notification sent", extra={"notification_id": notification_id})
     return DeliveryOutcome("sent")
@@ -253,33 +320,47 @@ def _fail(notification: Notification, error: str) -> None:
 def sweep_notifications(limit: int = 1000) -> int:
     """Dispatch again every row whose dispatch was lost or whose worker vanished.
 
-    Each row it picks gets a fresh `next_attempt_at`, so a queue that is merely slow is not
-    flooded with copies at every sweep. Returns how many rows were dispatched.
+    That is a pending row due for longer than MAIL_SWEEP_GRACE_SECONDS (its task was never
+    published, or the broker lost it: a Redis restarted without persistence loses its queues),
+    and a row claimed longer than MAIL_CLAIM_TIMEOUT_SECONDS ago by a worker that never finished.
+    A copy that the broker did keep does no harm: the claim lets one copy send.
+
+    Each pending row it picks gets a fresh `next_attempt_at`, so a queue that is merely slow is
+    not flooded with copies at every sweep. Works in batches of `limit` until no row is due or
+    the broker refuses. Returns how many rows were dispatched.
     """
     config = current_app.config
-    now = utcnow()
-    due = now - timedelta(seconds=config["MAIL_SWEEP_GRACE_SECONDS"])
-    stale = now - timedelta(seconds=config["MAIL_CLAIM_TIMEOUT_SECONDS"])
-    ids = db.session.scalars(
-        select(Notification.id)
-        .where(
-            or_(
-                (Notification.status == NotificationStatus.PENDING)
-                & (Notification.next_attempt_at <= due),
-                (Notification.status == NotificationStatus.SENDING)
-                & (Notification.claimed_at < stale),
+    dispatched = 0
+    last_id = 0
+    while True:
+        now = utcnow()
+        due = now - timedelta(seconds=config["MAIL_SWEEP_GRACE_SECONDS"])
+        stale = now - timedelta(seconds=config["MAIL_CLAIM_TIMEOUT_SECONDS"])
+        ids = db.session.scalars(
+            select(Notification.id)
+            .where(
+                Notification.id > last_id,
+                or_(
+                    (Notification.status == NotificationStatus.PENDING)
+                    & (Notification.next_attempt_at <= due),
+                    (Notification.status == NotificationStatus.SENDING)
+                    & (Notification.claimed_at < stale),
+                ),
             )
+            .order_by(Notification.id)
+            .limit(limit)
+        ).all()
+        if not ids:
+            return dispatched
+        db.session.execute(
+            update(Notification)
+            .where(Notification.id.in_(ids), Notification.status == NotificationStatus.PENDING)
+            .values(next_attempt_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .order_by(Notification.id)
-        .limit(limit)
-    ).all()
-    if not ids:
-        return 0
-    db.session.execute(
-        update(Notification)
-        .where(Notification.id.in_(ids), Notification.status == NotificationStatus.PENDING)
-        .values(next_attempt_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return dispatch(ids)
+        db.session.commit()
+        published = dispatch(ids)
+        dispatched += published
+        if published < len(ids) or len(ids) < limit:
+            return dispatched
+        last_id = ids[-1]

@@ -8,6 +8,7 @@ from exchange.review.services import AGE_LIMITS, BULK_ACTIONS
 from exchange.workflow import AWAITING_REVIEW, KIND_LABELS, STATE_LABELS, State, transition
 
 COMMENT_MAX = 5000
+NOTE_MAX = 2000
 
 
 def _listed(form, field) -> None:
@@ -65,6 +66,12 @@ class DecisionForm(FlaskForm):
         filters=[strip],
         validators=[Optional(), Length(max=COMMENT_MAX)],
         description=_l("Required to request changes or to reject; optional when you publish."),
+    )
+    note = TextAreaField(
+        _l("Personal note to the authors (optional)"),
+        filters=[strip],
+        validators=[Optional(), Length(max=NOTE_MAX)],
+        description=_l("Added to the decision e-mail only; it is not kept with the review."),
     )
 
 

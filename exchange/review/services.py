@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, event, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from exchange.auth.models import User
@@ -13,6 +13,8 @@ from exchange.authorities.models import Authority
 from exchange.database import utcnow
 from exchange.errors import ActionError, NotAllowed
 from exchange.extensions import db
+from exchange.notifications.models import Notification, NotificationStatus
+from exchange.notifications.services import render_notification
 from exchange.reference.models import Objective
 from exchange.submissions import services as submissions
 from exchange.submissions.models import Review, Revision, Submission, revision_objective
@@ -178,19 +180,84 @@ def plan_bulk_decision(action: str, submission_ids: list[int], comment: str = ""
     return plan
 
 
-def decide(actor: User, submission: Submission, action: str, comment: str = "") -> None:
+def decide(
+    actor: User, submission: Submission, action: str, comment: str = "", note: str = ""
+) -> None:
     """One coordinator decision (or taking the item), through the submission service of that
-    transition, which checks the state, the actor and the comment again."""
+    transition, which checks the state, the actor and the comment again. `note`, a personal
+    note to the authors, goes into the decision e-mail only."""
     if action == "start_review":
         submissions.start_review(actor, submission)
     elif action == "publish":
-        submissions.publish(actor, submission, comment)
+        submissions.publish(actor, submission, comment, note=note)
     elif action == "request_changes":
-        submissions.request_changes(actor, submission, comment)
+        submissions.request_changes(actor, submission, comment, note=note)
     elif action == "reject":
-        submissions.reject(actor, submission, comment)
+        submissions.reject(actor, submission, comment, note=note)
     else:
         raise ActionError(_l("Choose what to do with the chosen items."), field="action")
+
+
+# Previewing a decision's e-mail ------------------------------------------------------------------
+
+DECISIONS_WITH_EMAIL = ("publish", "request_changes", "reject")
+
+
+@dataclass(frozen=True)
+class EmailPreview:
+    """One e-mail a decision would send, exactly as the worker will write it."""
+
+    recipient_name: str
+    to_address: str
+    language: str
+    emailed: bool  # False: the person switched this kind off; it stays in their centre only
+    subject: str
+    text: str
+    html: str
+
+
+def preview_decision(
+    actor: User, submission: Submission, action: str, comment: str = "", note: str = ""
+) -> list[EmailPreview]:
+    """The e-mails this decision would send to the authors, each in its recipient's language,
+    without saving or sending anything.
+
+    The decision is made in the current transaction by the same service as the real one, so the
+    previewed e-mails are rendered from the very state and review the real ones will be; then
+    everything is rolled back, before any commit could send them. Refusals (a state that no
+    longer allows it, a missing comment) raise as the decision would.
+    """
+    if action not in DECISIONS_WITH_EMAIL:
+        raise ActionError(_l("Choose what to do with the chosen items."), field="action")
+    session = db.session()
+    queued: list[Notification] = []
+
+    def collect(session, instance) -> None:
+        if isinstance(instance, Notification):
+            queued.append(instance)
+
+    event.listen(session, "transient_to_pending", collect)
+    try:
+        decide(actor, submission, action, comment, note=note)
+        db.session.flush()
+        previews = []
+        for notification in queued:
+            rendered = render_notification(notification)
+            previews.append(
+                EmailPreview(
+                    recipient_name=notification.user.name,
+                    to_address=notification.to_address,
+                    language=notification.user.language or "en",
+                    emailed=notification.status != NotificationStatus.SKIPPED,
+                    subject=rendered.subject,
+                    text=rendered.text,
+                    html=rendered.html,
+                )
+            )
+    finally:
+        event.remove(session, "transient_to_pending", collect)
+        db.session.rollback()
+    return previews
 
 
 def run_bulk_decision(

@@ -2,7 +2,16 @@
 
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -12,7 +21,7 @@ from werkzeug.datastructures import MultiDict
 from exchange.access import get_or_404, is_coordinator, require
 from exchange.actions import perform
 from exchange.errors import ActionError, NotAllowed
-from exchange.extensions import db
+from exchange.extensions import db, talisman
 from exchange.forms import choices, show_error
 from exchange.reference.countries import country_choices
 from exchange.reference.services import all_programmes
@@ -181,7 +190,13 @@ def _bulk_summary(plan: services.BulkPlan) -> str:
 # The review page -------------------------------------------------------------------------------
 
 
-def _render_review(submission: Submission, form: DecisionForm, status: int = 200):
+def _render_review(
+    submission: Submission,
+    form: DecisionForm,
+    status: int = 200,
+    preview: list[services.EmailPreview] | None = None,
+    preview_decision: str | None = None,
+):
     revision = submission.working_revision
     base = services.last_reviewed_revision(submission)
     changes = compare_revisions(base, revision) if base is not None and base != revision else None
@@ -196,6 +211,9 @@ def _render_review(submission: Submission, form: DecisionForm, status: int = 200
             form=form,
             can_review=submission.can_review(current_user),
             can_start=is_allowed(submission.kind, submission.state, "start_review"),
+            preview=preview,
+            preview_decision=preview_decision,
+            preview_labels=PREVIEW_LABELS,
         ),
         status,
     )
@@ -228,7 +246,13 @@ def decide(submission_id: int, decision: str):
     form = DecisionForm()
     if form.validate_on_submit():
         done, _result = perform(
-            services.decide, current_user, submission, decision, form.comment.data or "", form=form
+            services.decide,
+            current_user,
+            submission,
+            decision,
+            form.comment.data or "",
+            note=form.note.data or "",
+            form=form,
         )
         if done:
             flash(_decision_message(decision, submission.title), "success")
@@ -236,6 +260,75 @@ def decide(submission_id: int, decision: str):
                 return redirect(url_for("review.show", submission_id=submission.id))
             return redirect(url_for("review.queue"))
     return _render_review(submission, form, 422)
+
+
+PREVIEW_LABELS = {
+    "publish": _l("Approve and publish"),
+    "request_changes": _l("Request changes"),
+    "reject": _l("Reject"),
+}
+
+
+def _preview(submission: Submission, decision: str):
+    """The e-mails of the decision posted in the form: (form, previews), or (form, None) with
+    the refusal beside its field."""
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        return form, None
+    try:
+        return form, services.preview_decision(
+            current_user, submission, decision, form.comment.data or "", form.note.data or ""
+        )
+    except NotAllowed:
+        db.session.rollback()
+        abort(403)
+    except ActionError as error:
+        db.session.rollback()
+        show_error(form, error)
+        return form, None
+
+
+@bp.post("/<int:submission_id>/preview/<any(request_changes, publish, reject):decision>")
+@require(is_coordinator)
+def preview_email(submission_id: int, decision: str):
+    """The exact e-mails (subject, text, HTML) the authors would receive for this decision, with
+    the comment and the note as typed. Nothing is saved and nothing is sent; the form keeps what
+    was typed, to send the decision or change it."""
+    submission = get_or_404(Submission, submission_id)
+    form, previews = _preview(submission, decision)
+    if previews is None:
+        return _render_review(submission, form, 422)
+    return _render_review(submission, form, preview=previews, preview_decision=decision)
+
+
+@bp.post(
+    "/<int:submission_id>/preview/<any(request_changes, publish, reject):decision>/<int:index>"
+)
+@require(is_coordinator)
+# The e-mail's own markup, shown alone as a mail client would: no script at all, its inline
+# styles allowed.
+@talisman(
+    content_security_policy={
+        "default-src": "'none'",
+        "style-src": "'unsafe-inline'",
+        "img-src": "data:",
+        "form-action": "'none'",
+        "frame-ancestors": "'none'",
+    }
+)
+def preview_email_html(submission_id: int, decision: str, index: int):
+    """The HTML part of one previewed e-mail (the `index`-th recipient's), as it will be sent.
+    Nothing is saved or sent."""
+    submission = get_or_404(Submission, submission_id)
+    form, previews = _preview(submission, decision)
+    if previews is None:
+        # Opened in a tab of its own, whose policy is the e-mail's: say why on the review page.
+        errors = [*form.form_errors, *(error for field in form for error in field.errors)]
+        flash(" ".join(str(error) for error in errors), "danger")
+        return redirect(url_for("review.show", submission_id=submission.id))
+    if index >= len(previews):
+        abort(404)
+    return make_response(previews[index].html)
 
 
 # The dashboard ---------------------------------------------------------------------------------

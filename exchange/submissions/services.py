@@ -18,6 +18,7 @@ from exchange.authorities.models import Authority
 from exchange.database import utcnow
 from exchange.errors import ActionError, NotAllowed
 from exchange.extensions import db
+from exchange.matching.services import note_change
 from exchange.notifications.services import queue_notification
 from exchange.reference.models import BorderArea, Objective, Theme
 from exchange.submissions import search
@@ -337,15 +338,32 @@ def _record_review(actor: User, submission: Submission, decision: Decision, comm
     return review
 
 
-def request_changes(actor: User, submission: Submission, comment: str) -> None:
+def _personal_note(note: str) -> dict:
+    """A coordinator's personal note for the decision e-mail (kept in the e-mail only)."""
+    note = (note or "").strip()
+    return {"note": note} if note else {}
+
+
+def request_changes(actor: User, submission: Submission, comment: str, note: str = "") -> None:
     """Send it back to the authors with what to change."""
     _transition(actor, submission, "request_changes", comment)
     review = _record_review(actor, submission, Decision.CHANGES_REQUESTED, comment)
     db.session.flush()
-    _notify_owners(submission, "submissions.changes_requested", review_id=review.id)
+    _notify_owners(
+        submission,
+        "submissions.changes_requested",
+        review_id=review.id,
+        **_personal_note(note),
+    )
 
 
-def publish(actor: User, submission: Submission, comment: str = "") -> None:
+def _note_public_change(submission: Submission) -> None:
+    """What the public sees of its owners changed: their match proposals are recomputed."""
+    for authority_id in sorted(submission.owner_authority_ids()):
+        note_change(authority_id)
+
+
+def publish(actor: User, submission: Submission, comment: str = "", note: str = "") -> None:
     """Approve the working revision: it becomes what the public sees."""
     # The state and the published revision change in one UPDATE (the database checks that a
     # published item has a published revision), so nothing may flush in between.
@@ -364,10 +382,11 @@ def publish(actor: User, submission: Submission, comment: str = "") -> None:
     db.session.flush()
     db.session.expire(submission, ["published_revision"])
     search.index_submission(submission)
-    _notify_owners(submission, "submissions.published", review_id=review.id)
+    _note_public_change(submission)
+    _notify_owners(submission, "submissions.published", review_id=review.id, **_personal_note(note))
 
 
-def reject(actor: User, submission: Submission, comment: str) -> None:
+def reject(actor: User, submission: Submission, comment: str, note: str = "") -> None:
     """Refuse the working revision. A first revision ends rejected; a new revision of a published
     item is dropped and the published one stays."""
     keeps_published = submission.published_revision_id is not None
@@ -390,13 +409,14 @@ def reject(actor: User, submission: Submission, comment: str) -> None:
             elif attachment.removed_in == dropped:
                 attachment.removed_in = None
     db.session.flush()
-    _notify_owners(submission, "submissions.rejected", review_id=review.id)
+    _notify_owners(submission, "submissions.rejected", review_id=review.id, **_personal_note(note))
 
 
 def archive(actor: User, submission: Submission) -> None:
     """Take a published item out of the catalogue; its page stays, marked archived."""
     _transition(actor, submission, "archive")
     search.unindex_submission(submission)
+    _note_public_change(submission)
     db.session.flush()
     _notify_owners(submission, "submissions.archived", exclude=actor)
 
@@ -405,6 +425,7 @@ def close(actor: User | None, submission: Submission) -> None:
     """Close a published idea to new partners (by its owners, or when its date has passed)."""
     _transition(actor, submission, "close")
     search.unindex_submission(submission)
+    _note_public_change(submission)
     db.session.flush()
     _notify_owners(submission, "submissions.closed", exclude=actor)
 

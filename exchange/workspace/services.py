@@ -1,5 +1,5 @@
 """What a member's workspace shows: their authority's items by stage, the interests it received and
-sent, and the co-ownership invitations waiting for it. Reading only."""
+sent, the co-ownership invitations waiting for it, and its matches. Reading only."""
 
 from dataclasses import dataclass, field
 
@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from exchange.auth.models import User
 from exchange.authorities.models import Authority
 from exchange.extensions import db
+from exchange.matching.services import AuthorityMatches, matches_of
 from exchange.submissions.models import (
     CoOwner,
     CoOwnerStatus,
@@ -51,6 +52,8 @@ class Workspace:
     invitations: list[CoOwner]
     # The reviewer's comment on each item whose changes were requested, by item id.
     change_requests: dict[int, Review] = field(default_factory=dict)
+    # Matches proposed to the authority: waiting for it, for the other side, connected, past.
+    matches: AuthorityMatches = field(default_factory=AuthorityMatches)
 
     @property
     def open_interests(self) -> int:
@@ -142,4 +145,5 @@ def workspace_for(user: User) -> Workspace:
         interests_sent=_interests(Interest.authority_id == authority.id),
         invitations=pending_invitations(user),
         change_requests=_latest_change_requests(drafts.items + published.items),
+        matches=matches_of(authority.id),
     )

@@ -70,10 +70,84 @@
     });
   }
 
+  // Profile, practice and idea forms: suggest themes from what the author writes (debounced),
+  // as buttons that tick the theme's checkbox. Without this the form is the same.
+  function linkThemeSuggestions() {
+    var LANGUAGES = ["en", "es", "pt"];
+    document.querySelectorAll("[data-theme-suggestions]").forEach(function (box) {
+      var form = box.closest("form");
+      var list = box.querySelector("[data-suggestion-list]");
+      var addLabel = box.getAttribute("data-add-label");
+      var sources = (box.getAttribute("data-sources") || "").split(" ")
+        .map(function (id) { return document.getElementById(id); })
+        .filter(function (field) { return field; });
+      var language = document.getElementById(box.getAttribute("data-language-field") || "");
+      var themeField = box.getAttribute("data-theme-field") || "themes";
+      if (!form || !list || !sources.length) return;
+      // The hint written by the server (no script) gives way to the buttons.
+      box.querySelectorAll("[data-theme-hint]").forEach(function (hint) { hint.remove(); });
+      var timer = null;
+      var asked = "";
+
+      function checkbox(id) {
+        return form.querySelector('input[type="checkbox"][name="' + themeField + '"][value="' + id + '"]');
+      }
+
+      function show(suggestions) {
+        list.textContent = "";
+        suggestions.forEach(function (theme) {
+          var input = checkbox(theme.id);
+          if (!input || input.checked) return;
+          var button = document.createElement("button");
+          button.type = "button";
+          button.className = "btn btn-sm btn-outline-primary ms-1 mb-1";
+          button.textContent = theme.label;
+          if (addLabel) button.setAttribute("aria-label", addLabel + ": " + theme.label);
+          button.addEventListener("click", function () {
+            input.checked = true;
+            input.dispatchEvent(new Event("change", { bubbles: true }));
+            button.remove();
+            if (!list.children.length) box.hidden = true;
+          });
+          list.appendChild(button);
+        });
+        box.hidden = !list.children.length;
+      }
+
+      function ask() {
+        var text = sources.map(function (field) { return field.value; }).join("\n").trim();
+        var lang = language && LANGUAGES.indexOf(language.value) !== -1 ? language.value : "";
+        var query = "text=" + encodeURIComponent(text.slice(0, 20000)) + "&language=" + encodeURIComponent(lang);
+        if (query === asked) return;
+        asked = query;
+        if (!text) { show([]); return; }
+        fetch(box.getAttribute("data-theme-suggestions") + "?" + query, {
+          headers: { Accept: "application/json" },
+          credentials: "same-origin"
+        })
+          .then(function (response) { return response.ok ? response.json() : []; })
+          .then(show)
+          .catch(function () { /* suggestions are a help, never a condition */ });
+      }
+
+      function later() {
+        clearTimeout(timer);
+        timer = setTimeout(ask, 600);
+      }
+      sources.forEach(function (field) { field.addEventListener("input", later); });
+      if (language) language.addEventListener("change", later);
+      form.addEventListener("change", function (event) {
+        if (event.target && event.target.name === themeField) { asked = ""; later(); }
+      });
+      ask();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     linkCheckAll();
     toggleModes();
     linkSubdivisions();
     linkValueChains();
+    linkThemeSuggestions();
   });
 })();
