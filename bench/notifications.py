@@ -540,6 +540,7 @@ def run_faults(args, smtp: SMTPCounter, smtp_port: int, temporary: Path) -> dict
         "MAIL_SWEEP_INTERVAL_SECONDS": 2,
         "MAIL_SWEEP_GRACE_SECONDS": 10,
         "MAIL_CLAIM_TIMEOUT_SECONDS": 10,
+        "SMTP_TIMEOUT": 5,
         "MAIL_RETRY_BASE_SECONDS": 0.5,
         "MAIL_RETRY_MAX_SECONDS": 4,
         "MAIL_MAX_ATTEMPTS": 20,

@@ -85,6 +85,9 @@ def _defaults(instance_path: Path) -> dict:
         # A worker process keeps its SMTP connection open between messages; one idle for longer
         # than this is checked with NOOP before it is used again.
         "SMTP_NOOP_AFTER_SECONDS": 5.0,
+        # Notifications committed together are handed to the workers in tasks of up to this
+        # many: one task, one broker round trip, one SMTP connection for the lot.
+        "MAIL_BATCH_SIZE": 20,
         # Redis as the broker: a message not acknowledged within the visibility timeout is given
         # to another worker; a command unanswered within the socket timeout fails (a Redis that
         # stops answering must not hang a web request).
@@ -287,9 +290,10 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         app.config["RATELIMIT_STORAGE_URI"] = broker if redis else "memory://"
 
 
-# The send task name, as exchange.notifications.tasks registers it (not imported: config loads
-# before any feature).
+# The send tasks' names, as exchange.notifications.tasks registers them (not imported: config
+# loads before any feature): one notification (retries, resends), and a batch (dispatch).
 SEND_TASK = "exchange.notifications.tasks.send_notification"
+SEND_BATCH_TASK = "exchange.notifications.tasks.send_notifications"
 
 
 def send_time_limit(claim_timeout: float) -> float:
@@ -336,10 +340,15 @@ def _check_delivery_settings(config) -> None:
         )
     # A send that outlives its claim could be sent again by another worker: the worker process
     # is stopped first (prefork pool; the solo and threads pools have no time limits).
+    # A batch is stopped by the same limit: each row's claim is taken just before its own send,
+    # so no claim is older than the task when the limit stops it.
     celery["task_annotations"] = {
         **(celery.get("task_annotations") or {}),
         SEND_TASK: {"time_limit": limit},
+        SEND_BATCH_TASK: {"time_limit": limit},
     }
+    if int(config["MAIL_BATCH_SIZE"]) < 1:
+        raise ConfigurationError("MAIL_BATCH_SIZE must be at least 1")
     sweep = celery.get("beat_schedule", {}).get("sweep-notifications")
     if sweep is not None:
         celery["beat_schedule"] = {

@@ -90,8 +90,9 @@ class MailServer:
             finally:
                 self.holding.clear()
         with self._lock:
-            if self._replies:
-                return self._replies.pop(0)
+            reply = self._replies.pop(0) if self._replies else None
+            if reply is not None:
+                return reply
             message = message_from_bytes(envelope.content, policy=policy.default)
             self._received.append(Received(list(envelope.rcpt_tos), message))
         return "250 2.0.0 Message accepted for delivery"
@@ -124,8 +125,9 @@ class MailServer:
         with self._lock:
             self._delays.extend(seconds)
 
-    def answer_next(self, *replies: str) -> None:
-        """Answer the next messages with these replies (e.g. "451 4.3.0 Try later")."""
+    def answer_next(self, *replies: str | None) -> None:
+        """Answer the next messages with these replies (e.g. "451 4.3.0 Try later"); None takes
+        that message as usual."""
         with self._lock:
             self._replies.extend(replies)
 

@@ -110,6 +110,54 @@ def test_temporary_smtp_failures_are_retried_then_delivered_once(worker, mailbox
     assert third - second >= 0.2 - 0.02
 
 
+def test_notifications_committed_together_go_in_batches_each_once(app, worker, mailbox):
+    size = app.config["MAIL_BATCH_SIZE"]
+    members = [make_member(email=f"batch{i}@example.org") for i in range(size + 3)]
+    db.session.commit()
+    # The third transaction of the first batch is refused for now: that one comes back alone.
+    mailbox.answer_next(None, None, "451 4.3.0 Try again later")
+    notifications = [queue_notification(member, "auth.confirm_email") for member in members]
+    db.session.commit()
+    messages = mailbox.wait_for(len(members))
+    assert sorted(m.to for m in messages) == sorted(member.email for member in members)
+    rows = [
+        wait_for(lambda n=n: (row := reload(n.id)).status == NotificationStatus.SENT and row)
+        for n in notifications
+    ]
+    assert sorted(row.attempts for row in rows) == [1] * (len(members) - 1) + [2]
+    assert mailbox.transactions == len(members) + 1
+    assert len(settle(members[0], mailbox, already=len(members))) == len(members) + 1
+
+
+def test_a_batch_that_runs_long_hands_the_rest_back(app, worker, mailbox, monkeypatch):
+    from exchange.notifications import services
+
+    members = [make_member(email=f"slow{i}@example.org") for i in range(3)]
+    db.session.commit()
+    notifications = [queue_notification(member, "auth.confirm_email") for member in members]
+    db.session.flush()
+    db.session.info.pop("exchange.notifications.to_dispatch", None)  # delivered by hand below
+    db.session.commit()
+    handed_back = []
+
+    def dispatch(ids):
+        handed_back.extend(ids)
+        return len(ids)
+
+    monkeypatch.setattr(services, "send_time_limit", lambda claim_timeout: 0.0)
+    monkeypatch.setattr(services, "dispatch", dispatch)
+    outcomes = services.deliver_batch([n.id for n in notifications])
+    # Over its budget after the first send: the other two go back to the broker, untouched.
+    assert outcomes == {"sent": 1, "handed_back": 2}
+    assert handed_back == [notifications[1].id, notifications[2].id]
+    assert [m.to for m in mailbox.wait_for(1)] == ["slow0@example.org"]
+    assert [reload(n.id).status for n in notifications] == [
+        NotificationStatus.SENT,
+        NotificationStatus.PENDING,
+        NotificationStatus.PENDING,
+    ]
+
+
 def test_a_permanent_smtp_failure_marks_the_notification_failed(worker, mailbox):
     mailbox.answer_next("550 5.1.1 Mailbox unavailable")
     member = make_member(email="bounce@example.org")

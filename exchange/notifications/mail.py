@@ -1,7 +1,7 @@
 """SMTP delivery, with errors sorted into those worth retrying and those that are final."""
 
 import smtplib
-from email.message import EmailMessage
+from email.message import Message
 
 from exchange.notifications.connection import open_connection, smtp_connection
 
@@ -32,7 +32,7 @@ def _decode(value) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def send_message(config, message: EmailMessage) -> None:
+def send_message(config, message: Message) -> None:
     """Hand `message` to the SMTP server, raising TemporaryMailError or PermanentMailError.
 
     Uses this process's kept-open connection (exchange.notifications.connection).

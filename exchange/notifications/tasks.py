@@ -23,6 +23,15 @@ def send_notification(self, notification_id: int) -> None:
         raise self.retry(countdown=outcome.retry_in)
 
 
+@shared_task(bind=True, name="exchange.notifications.tasks.send_notifications")
+def send_notifications(self, notification_ids: list[int]) -> dict[str, int]:
+    """Deliver a batch of notifications (those committed together), each as send_notification
+    would: the claim makes every row go out once, however often this batch runs. Rows to try
+    again later get a send_notification task of their own."""
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    return services.deliver_batch(notification_ids, redelivered=redelivered)
+
+
 @shared_task(name="exchange.notifications.tasks.sweep_notifications")
 def sweep_notifications() -> int:
     """Dispatch notifications whose dispatch was lost or whose worker died (run by beat every
