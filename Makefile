@@ -32,11 +32,13 @@ run: translations
 test: translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -r exchange -c pyproject.toml
 	$(BIN)/pytest
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -r exchange -c pyproject.toml
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .

@@ -19,7 +19,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     load_config(app, overrides)
 
+    from exchange.inputs import init_inputs
     from exchange.logging import configure_logging
+
+    init_inputs(app)  # before any route is added: the id converter
 
     configure_logging(app)
     if app.config["PROXY_FIX"]:
@@ -98,6 +101,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_features(app: Flask) -> None:
     from exchange.admin.views import bp as admin_bp
+    from exchange.api import init_api
     from exchange.attachments.views import bp as attachments_bp
     from exchange.auth.emails import KINDS as AUTH_KINDS
     from exchange.auth.views import bp as auth_bp
@@ -105,7 +109,9 @@ def _register_features(app: Flask) -> None:
     from exchange.authorities.views import bp as authorities_bp
     from exchange.catalogue.views import bp as catalogue_bp
     from exchange.cli import exchange_cli
+    from exchange.feeds.views import bp as feeds_bp
     from exchange.ideas.views import bp as ideas_bp
+    from exchange.insight.views import bp as insight_bp
     from exchange.interests.views import bp as interests_bp
     from exchange.main.views import bp as main_bp
     from exchange.matching import models as _matching_models  # noqa: F401 (its tables)
@@ -116,6 +122,7 @@ def _register_features(app: Flask) -> None:
     from exchange.notifications.kinds import register_kinds
     from exchange.notifications.views import bp as mailbox_bp
     from exchange.practices.views import bp as practices_bp
+    from exchange.programmes.views import bp as programmes_bp
     from exchange.review.views import bp as review_bp
     from exchange.submissions.emails import KINDS as SUBMISSION_KINDS
     from exchange.submissions.views import bp as submissions_bp
@@ -135,11 +142,15 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(interests_bp, url_prefix="/interests")
     app.register_blueprint(review_bp, url_prefix="/review")
     app.register_blueprint(catalogue_bp, url_prefix="/catalogue")
+    app.register_blueprint(programmes_bp, url_prefix="/programmes")
+    app.register_blueprint(feeds_bp, url_prefix="/feeds")
     app.register_blueprint(workspace_bp, url_prefix="/workspace")
     app.register_blueprint(matches_bp, url_prefix="/matches")
     app.register_blueprint(brokerage_bp, url_prefix="/brokerage")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
+    app.register_blueprint(insight_bp, url_prefix="/insight")
     if app.config["EXCHANGE_ENV"] == "development":
         # Caught e-mails, readable in the browser: development machines only.
         app.register_blueprint(mailbox_bp)
     app.cli.add_command(exchange_cli)
+    init_api(app)  # after the error pages: it makes them answer JSON under /api/

@@ -81,7 +81,12 @@ def load_reference_command(update):
 )
 def seed_demo_command(practices, seed):
     """Create demo authorities, practices, ideas and logins (idempotent); loads the reference
-    data first."""
+    data first. Not in production: the logins' password is published."""
+    if current_app.config["EXCHANGE_ENV"] == "production":
+        raise click.ClickException(
+            "seed-demo does not run in production: its logins (an admin among them) share a "
+            "password that the README publishes."
+        )
     from exchange.demo import demo_size, seed_demo
     from exchange.reference.services import load_reference
 

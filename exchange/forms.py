@@ -6,6 +6,7 @@ from wtforms import SelectMultipleField, widgets
 from wtforms.fields.choices import SelectChoice
 
 from exchange.errors import ActionError
+from exchange.inputs import MAX_ID
 
 
 def show_error(form, error: ActionError) -> None:
@@ -32,6 +33,15 @@ class CheckboxListField(SelectMultipleField):
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as the choices of a select, radio or checkbox list."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def as_id(value) -> int:
+    """A posted value as the id of a row (a `coerce` for selects): a whole number an INTEGER
+    column can hold, else ValueError (the field's error), never an overflow in the database."""
+    number = int(value)
+    if not 0 <= number <= MAX_ID:
+        raise ValueError("not an id")
+    return number
 
 
 def strip(value):

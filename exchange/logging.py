@@ -1,12 +1,25 @@
 """Structured logs: one JSON object per line, with the request's id; no personal data."""
 
 import logging
+import re
 import sys
 import time
 import uuid
 
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
+
+# A request id taken from the X-Request-Id header (a proxy's), if it looks like one.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _loggable_path() -> str:
+    """The request's path, except that a secret in it (the token of a link sent by e-mail:
+    confirming, resetting a password, unsubscribing) is not written down: its route instead."""
+    rule = request.url_rule
+    if rule is not None and "token" in rule.arguments:
+        return rule.rule
+    return request.path
 
 
 class _RequestIdFilter(logging.Filter):
@@ -33,7 +46,8 @@ def configure_logging(app: Flask) -> None:
 
     @app.before_request
     def _start_timer():
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         g.request_started = time.perf_counter()
 
     @app.after_request
@@ -44,7 +58,7 @@ def configure_logging(app: Flask) -> None:
                 "request",
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": _loggable_path(),
                     "endpoint": request.endpoint,
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),

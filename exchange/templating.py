@@ -3,8 +3,10 @@
 from flask import Flask, render_template
 from flask.globals import request_ctx
 from flask_babel import format_date, format_datetime
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from exchange.activity.models import action_label
@@ -18,7 +20,15 @@ from exchange.workflow import STATE_LABELS
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "pt": "Português"}
 
 
+def _lazy_text_as_html(lazy: LazyString):
+    return escape(str(lazy))
+
+
 def init_templating(app: Flask) -> None:
+    # A lazily translated text is text, not markup: Flask-Babel's LazyString passes itself off
+    # as safe HTML, so that what a message was formatted with (a code or a name someone typed,
+    # e.g. "%(code)s is not a sub-region…") would reach the page unescaped. Escape it instead.
+    LazyString.__html__ = _lazy_text_as_html
     app.jinja_env.globals.update(
         localized=localized,
         country_name=country_name,

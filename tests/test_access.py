@@ -17,6 +17,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from exchange.activity.models import ActivityEntry
+from exchange.api.models import ApiToken
+from exchange.api.services import create_token
 from exchange.attachments.services import add_attachment
 from exchange.auth.models import User
 from exchange.authorities.models import Authority, AuthorityStatus, JoinRequest, JoinRequestStatus
@@ -62,6 +64,9 @@ def expect(anonymous, member_a, member_b, coordinator, admin) -> dict:
 EVERYONE = expect(200, 200, 200, 200, 200)
 SIGNED_IN = expect(LOGIN, 200, 200, 200, 200)
 COORDINATORS = expect(LOGIN, 403, 403, 200, 200)
+# The API's own data: only with a personal token (a session cookie does not count), else 401 JSON.
+TOKEN_ONLY = expect(401, 401, 401, 401, 401)
+NOBODY = expect(404, 404, 404, 404, 404)
 ADMINS = expect(LOGIN, 403, 403, 403, 200)
 
 # The decisions answer according to the decision: a comment is required to request changes or
@@ -158,6 +163,10 @@ EXPECTED = {
     "review.bulk": expect(LOGIN, 403, 403, 422, 422),
     # The public catalogue, and one's workspace.
     "catalogue.index": EVERYONE,
+    # Programme pages (the first programme, by its code) and the Atom feed: public.
+    "programmes.index": EVERYONE,
+    "programmes.show": EVERYONE,
+    "feeds.latest": EVERYONE,
     "workspace.index": SIGNED_IN,
     # Decision e-mails previewed before they are sent: coordinators.
     # Without a comment only approval can be previewed; the others ask for one (422), and
@@ -203,6 +212,37 @@ EXPECTED = {
     "notifications.show_log": COORDINATORS,
     "notifications.resend": expect(LOGIN, 403, 403, 302, 302),
     "notifications.bulk_resend": expect(LOGIN, 403, 403, 422, 422),
+    # The public API: JSON for everyone (A's published items, the first programme, objective,
+    # theme), and its documents; one's own items and matches need a token. Token pages: one's own
+    # (the token in the URL is member_a's: for anyone else it does not exist).
+    "api.index": EVERYONE,
+    "api.list_practices": EVERYONE,
+    "api.get_practice": EVERYONE,
+    "api.list_ideas": EVERYONE,
+    "api.get_idea": EVERYONE,
+    "api.list_authorities": EVERYONE,
+    "api.get_authority": EVERYONE,
+    "api.list_programmes": EVERYONE,
+    "api.get_programme": EVERYONE,
+    "api.list_objectives": EVERYONE,
+    "api.get_objective": EVERYONE,
+    "api.list_themes": EVERYONE,
+    "api.get_theme": EVERYONE,
+    "api.get_me": TOKEN_ONLY,
+    "api.list_own_items": TOKEN_ONLY,
+    "api.get_own_item": TOKEN_ONLY,
+    "api.list_own_matches": TOKEN_ONLY,
+    "api.get_own_match": TOKEN_ONLY,
+    "api-docs.openapi_json": EVERYONE,
+    "developers.api_docs": EVERYONE,
+    "developers.tokens": SIGNED_IN,
+    "developers.create_token": expect(LOGIN, 422, 422, 422, 422),
+    "developers.revoke_token": expect(LOGIN, 302, 404, 404, 404),
+    # The charts and the exports: coordinators (every chart, every dataset in every format).
+    "insight.dashboard": COORDINATORS,
+    "insight.chart_svg": COORDINATORS,
+    "insight.chart_csv": COORDINATORS,
+    "insight.export": COORDINATORS,
 }
 
 # The item each endpoint is tried on: (kind, state) of a new item of authority A.
@@ -220,6 +260,9 @@ ITEMS = {
     "review.decide": ("practice", "submitted"),
     "review.preview_email": ("practice", "submitted"),
     "review.preview_email_html": ("practice", "submitted"),
+    "api.get_practice": ("practice", "published"),
+    "api.get_idea": ("idea", "published"),
+    "api.get_own_item": ("practice", "published"),
 }
 
 
@@ -233,6 +276,10 @@ EXPECTED_ON_DRAFT = {
     "attachments.upload": expect(LOGIN, 200, 404, 403, 403),
     # Those who can see the draft get the page (which says interest waits for publication).
     "interests.express": expect(LOGIN, 200, 404, 200, 200),
+    # The public API shows no draft to anyone, its owners included; their token would.
+    "api.get_practice": NOBODY,
+    "api.get_idea": NOBODY,
+    "api.get_own_item": TOKEN_ONLY,
 }
 
 # The GET endpoints that take an authority, tried again on authority C, which is pending: it is
@@ -241,6 +288,8 @@ EXPECTED_ON_PENDING = {
     "authorities.show": expect(404, 404, 404, 200, 200),
     "authorities.edit": expect(LOGIN, 404, 404, 200, 200),
     "authorities.members": expect(LOGIN, 404, 404, 200, 200),
+    # The API lists verified authorities only, whoever asks.
+    "api.get_authority": NOBODY,
 }
 
 # Routes that need a query string to mean anything.
@@ -267,6 +316,7 @@ CHANGING_FORMS = {
         "match_capacity": "3",
     },
     "authorities.reject": {"reason": "No token, no decision."},
+    "developers.create_token": {"name": "Made without a CSRF token"},
     "admin.set_role": {"role": "coordinator"},
     "admin.edit_programme": {
         "code": "NO-TOKEN",
@@ -337,6 +387,12 @@ class World:
         partner = self.new_partner()
         make_member(partner)
         return make_match(self.authority_a, partner, coordinator=self.users["coordinator"])
+
+    def new_api_token(self) -> ApiToken:
+        """A personal API token of member_a's."""
+        token, _secret = create_token(self.users["member_a"], "Script")
+        db.session.commit()
+        return token
 
     def new_notification(self) -> Notification:
         notification = queue_notification(self.users["member_a"], "auth.confirm_email")
@@ -413,10 +469,14 @@ def _argument(name: str, world: World, authority: Authority, endpoint: str, draf
             return authority.id
         case "join_request_id":
             return world.new_join_request().id
+        case "api_token_id":
+            return world.new_api_token().id
         case "user_id":
             return world.bystander.id
         case "programme_id":
             return world.programme.id
+        case "programme_code":
+            return world.programme.code
         case "objective_id":
             return world.objective.id
         case "theme_id":

@@ -1,6 +1,7 @@
 """Attachments: accepted by their content, stored under random names outside the web root, served
 only to those who may see the revision they belong to, and changed only on the working revision."""
 
+import html
 import io
 import re
 import struct
@@ -213,7 +214,7 @@ def stored_files(folder: Path) -> list[Path]:
 def field_error(page: str) -> str:
     match = re.search(r'<div id="file-error"[^>]*>(.*?)</div>', page, re.DOTALL)
     assert match, "no error beside the file field"
-    return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split())
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split()))
 
 
 def attach(

@@ -218,6 +218,7 @@ def crawl(client, start: list[str], limit: int = 250) -> dict[str, str]:
             assert response.status_code == 200, (path, response.status_code)
         if response.mimetype != "text/html":
             seen[path] = ""
+            response.close()  # a download (an export's temporary file) is not read: close it
             continue
         html = response.get_data(as_text=True)
         seen[path] = html

@@ -13,7 +13,7 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional
 
 from exchange.authorities.models import KIND_LABELS
-from exchange.forms import choices, strip
+from exchange.forms import as_id, choices, strip
 from exchange.templating import LANGUAGE_NAMES
 
 LANGUAGE_CHOICES = choices(LANGUAGE_NAMES.items())
@@ -103,7 +103,7 @@ class RegistrationForm(FlaskForm):
         ],
     )
     join_authority = SelectField(
-        _l("Authority"), choices=[], coerce=int, validators=[Optional()], validate_choice=False
+        _l("Authority"), choices=[], coerce=as_id, validators=[Optional()], validate_choice=False
     )
     join_message = TextAreaField(
         _l("Message to its members"),

@@ -11,7 +11,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 CONFIRM_EMAIL = "exchange.confirm-email"
-RESET_PASSWORD = "exchange.reset-password"  # noqa: S105 (a salt, not a password)
+RESET_PASSWORD = "exchange.reset-password"  # noqa: S105  # nosec B105  # a salt, not a password
 CHANGE_EMAIL = "exchange.change-email"
 
 _MAX_AGE_SETTING = {

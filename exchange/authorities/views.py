@@ -1,7 +1,6 @@
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from exchange.access import get_or_404, is_coordinator, is_signed_in, require
@@ -14,9 +13,10 @@ from exchange.authorities.models import (
     SIDE_LABELS,
     STATUS_LABELS,
     Authority,
-    AuthorityStatus,
     JoinRequest,
 )
+from exchange.directory.pages import directory_page
+from exchange.directory.services import public_items
 from exchange.errors import ActionError
 from exchange.extensions import db
 from exchange.forms import EmptyForm, choices, show_error
@@ -41,24 +41,8 @@ def _labels():
 
 @bp.get("/")
 def index():
-    """The directory of verified authorities."""
-    page = max(request.args.get("page", 1, type=int), 1)
-    side = request.args.get("side")
-    query = select(Authority).where(Authority.status == AuthorityStatus.VERIFIED)
-    if side in SIDE_LABELS:
-        query = query.where(Authority.side == side)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    authorities = db.session.scalars(
-        query.order_by(Authority.name, Authority.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
-    return render_template(
-        "authorities/index.html",
-        authorities=authorities,
-        total=total,
-        page=page,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-        side=side if side in SIDE_LABELS else None,
-    )
+    """The directory of verified authorities: search, filters, pages (exchange/directory)."""
+    return directory_page(PAGE_SIZE)
 
 
 @bp.get("/mine")
@@ -80,6 +64,7 @@ def show(authority_id: int):
         can_edit=authority.can_edit(current_user),
         reject_form=RejectionForm(formdata=None),
         history=activity_for(authority) if authority.can_edit(current_user) else [],
+        public_items=public_items(authority),
     )
 
 

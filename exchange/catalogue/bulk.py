@@ -297,7 +297,7 @@ def seed_catalogue(
     Returns the number of practices added."""
     if count <= 0:
         return 0
-    rng = random.Random(seed)  # noqa: S311 (made-up data, repeatable)
+    rng = random.Random(seed)  # noqa: S311  # nosec B311  # made-up data, repeatable
     themes = db.session.scalars(select(Theme).order_by(Theme.position, Theme.id)).all()
     objectives = db.session.scalars(select(Objective).order_by(Objective.id)).all()
     if not themes or not objectives:
@@ -435,8 +435,8 @@ def query_words(count: int, seed: int = 2026) -> list[str]:
     """Words of the generated vocabulary for benchmark queries, spread evenly over the orders of
     magnitude of their frequency (as many very common words as rare ones)."""
     # seed_catalogue draws its vocabulary first from the same seed: these are its words.
-    languages = _languages(random.Random(seed))  # noqa: S311
-    rng = random.Random(seed + 1)  # noqa: S311
+    languages = _languages(random.Random(seed))  # noqa: S311  # nosec B311  # made-up data
+    rng = random.Random(seed + 1)  # noqa: S311  # nosec B311  # made-up data
     out = []
     for _ in range(count):
         language = languages[rng.choice(("es", "es", "pt", "en"))]

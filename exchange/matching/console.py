@@ -35,7 +35,7 @@ from exchange.authorities.models import Authority
 from exchange.database import utcnow
 from exchange.errors import ActionError, NotAllowed
 from exchange.extensions import db, limiter, talisman
-from exchange.forms import EmptyForm, choices, show_error
+from exchange.forms import EmptyForm, as_id, choices, show_error
 from exchange.matching import console_services as console
 from exchange.matching import services
 from exchange.matching.forms import (
@@ -529,8 +529,8 @@ def _checked_form(*, render_previews: bool):
 def new_match():
     """Choose two verified authorities to match by hand (?a=…&b=… fills them in)."""
     form = _match_form(formdata=None)
-    form.authority_a.data = request.args.get("a", type=int)
-    form.authority_b.data = request.args.get("b", type=int)
+    form.authority_a.data = request.args.get("a", type=as_id)
+    form.authority_b.data = request.args.get("b", type=as_id)
     return _render_match_form(form)
 
 

@@ -21,7 +21,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from exchange.forms import choices, strip
+from exchange.forms import as_id, choices, strip
 from exchange.matching.models import STAGE_LABELS
 
 MAX_REASON = 2000
@@ -96,7 +96,7 @@ def _optional_int(value):
     """A select's value as an id; "" (nothing chosen) as None."""
     if value in (None, ""):
         return None
-    return int(value)
+    return as_id(value)
 
 
 class ScoreField(DecimalField):
@@ -189,7 +189,7 @@ class BulkProposalForm(FlaskForm):
     and again with `confirm` to do it."""
 
     proposal_ids = SelectMultipleField(
-        _l("Chosen proposals"), coerce=int, choices=[], validate_choice=False
+        _l("Chosen proposals"), coerce=as_id, choices=[], validate_choice=False
     )
     action = SelectField(
         _l("What to do with the chosen proposals"),

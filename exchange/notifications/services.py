@@ -242,7 +242,7 @@ def _retry_delay(attempts: int) -> float:
     config = current_app.config
     delay = config["MAIL_RETRY_BASE_SECONDS"] * 2 ** max(attempts - 1, 0)
     delay = min(delay, config["MAIL_RETRY_MAX_SECONDS"])
-    return delay * random.uniform(0.5, 1.0)  # noqa: S311 (spreading retries, not security)
+    return delay * random.uniform(0.5, 1.0)  # noqa: S311  # nosec B311  # jitter, not security
 
 
 def _claim(notification_id: int) -> bool:

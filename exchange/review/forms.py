@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from exchange.forms import choices, strip
+from exchange.forms import as_id, choices, strip
 from exchange.review.services import AGE_LIMITS, BULK_ACTIONS
 from exchange.workflow import AWAITING_REVIEW, KIND_LABELS, STATE_LABELS, State, transition
 
@@ -80,7 +80,7 @@ class BulkDecisionForm(FlaskForm):
     what it will do, and again with `confirm` to do it."""
 
     submission_ids = SelectMultipleField(
-        _l("Chosen items"), coerce=int, choices=[], validate_choice=False
+        _l("Chosen items"), coerce=as_id, choices=[], validate_choice=False
     )
     action = SelectField(
         _l("What to do with the chosen items"),

@@ -1,0 +1,1 @@
+"""Atom feeds of newly published practices and ideas."""

@@ -1,0 +1,192 @@
+"""What the feeds hold: the newest public practices and ideas, filtered by theme, programme,
+language and type, given by their codes.
+
+Public is what the catalogue lists (`exchange.catalogue.services.listed_condition`): published,
+not archived, closed or rejected, and for an idea still open to partners. A practice or an idea
+is under a programme when its published revision names one of the programme's objectives, as in
+the catalogue's programme filter.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, select
+
+from exchange.authorities.models import Authority
+from exchange.catalogue.services import Filters, filter_conditions, listed_condition
+from exchange.errors import ActionError
+from exchange.extensions import db
+from exchange.i18n import current_language
+from exchange.reference.models import Programme, Theme
+from exchange.submissions.models import Revision, Submission, revision_theme
+from exchange.text import LANGUAGES
+from exchange.workflow import Kind
+
+FEED_SIZE = 50
+# A code longer than this is nobody's: it is not echoed back in the error message whole.
+MAX_CODE_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class FeedFilters:
+    """What a feed is restricted to, by code; several codes of one filter mean any of them."""
+
+    themes: tuple[str, ...] = ()
+    programmes: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+    @classmethod
+    def from_values(cls, themes=(), programmes=(), languages=(), kinds=()) -> "FeedFilters":
+        """Without blanks and repeats, in a stable order (so that the feed's id is one per
+        set of filters, whatever order the address gives them in)."""
+
+        def clean(values):
+            return tuple(sorted({value.strip() for value in values if value and value.strip()}))
+
+        return cls(clean(themes), clean(programmes), clean(languages), clean(kinds))
+
+    def as_params(self) -> list[tuple[str, str]]:
+        return [
+            *(("theme", code) for code in self.themes),
+            *(("programme", code) for code in self.programmes),
+            *(("language", code) for code in self.languages),
+            *(("type", code) for code in self.kinds),
+        ]
+
+
+@dataclass
+class FeedEntry:
+    id: int
+    kind: Kind
+    title: str
+    summary: str
+    language: str
+    first_published_at: datetime
+    published_at: datetime
+    authority_id: int
+    authority_name: str
+    # (code, label in the reader's language)
+    themes: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ResolvedFilters:
+    """The filters as the catalogue takes them (ids), and the names of what they chose."""
+
+    filters: Filters
+    theme_labels: list[str]
+    programme_names: list[str]
+
+
+def _quoted(codes: list[str]) -> str:
+    return ", ".join(f"“{code[:MAX_CODE_LENGTH]}”" for code in codes)
+
+
+def resolve_filters(feed_filters: FeedFilters) -> ResolvedFilters:
+    """The filters' codes as ids. Raises ActionError naming the codes nobody knows: a feed
+    address with a typing mistake must not quietly give everything."""
+    themes = {
+        row.code: row
+        for row in db.session.scalars(select(Theme).where(Theme.code.in_(feed_filters.themes)))
+    }
+    unknown = [code for code in feed_filters.themes if code not in themes]
+    if unknown:
+        raise ActionError(
+            _l("Unknown theme code: %(codes)s.", codes=_quoted(unknown)), field="theme"
+        )
+    programmes = {
+        row.code: row
+        for row in db.session.scalars(
+            select(Programme).where(Programme.code.in_(feed_filters.programmes))
+        )
+    }
+    unknown = [code for code in feed_filters.programmes if code not in programmes]
+    if unknown:
+        raise ActionError(
+            _l("Unknown programme code: %(codes)s.", codes=_quoted(unknown)), field="programme"
+        )
+    unknown = [code for code in feed_filters.languages if code not in LANGUAGES]
+    if unknown:
+        raise ActionError(
+            _l("Unknown language: %(codes)s (use en, es or pt).", codes=_quoted(unknown)),
+            field="language",
+        )
+    unknown = [code for code in feed_filters.kinds if code not in set(Kind)]
+    if unknown:
+        raise ActionError(
+            _l("Unknown type: %(codes)s (use practice or idea).", codes=_quoted(unknown)),
+            field="type",
+        )
+    return ResolvedFilters(
+        filters=Filters(
+            theme_ids=tuple(themes[code].id for code in feed_filters.themes),
+            programme_ids=tuple(programmes[code].id for code in feed_filters.programmes),
+            languages=feed_filters.languages,
+            kinds=feed_filters.kinds,
+        ),
+        theme_labels=[themes[code].label for code in feed_filters.themes],
+        programme_names=[programmes[code].name for code in feed_filters.programmes],
+    )
+
+
+def latest_entries(
+    filters: Filters, limit: int = FEED_SIZE, language: str | None = None
+) -> list[FeedEntry]:
+    """The `limit` most recently published public items that pass the filters, newest first
+    (three queries: the ids, their columns, their themes with labels in `language`)."""
+    ids_query = (
+        select(Submission.id)
+        .where(listed_condition(), *filter_conditions(filters))
+        .order_by(Submission.published_at.desc(), Submission.id.desc())
+        .limit(limit)
+    )
+    connection = db.session.connection()
+    ids = list(connection.execute(ids_query).scalars())
+    if not ids:
+        return []
+    rows = connection.execute(
+        select(
+            Submission.id,
+            Submission.kind,
+            Submission.language,
+            Submission.first_published_at,
+            Submission.published_at,
+            Submission.published_revision_id,
+            Revision.title,
+            Revision.summary,
+            Authority.id.label("authority_id"),
+            Authority.name.label("authority_name"),
+        )
+        .join(Revision, Revision.id == Submission.published_revision_id)
+        .join(Authority, Authority.id == Submission.authority_id)
+        .where(Submission.id.in_(bindparam("ids", expanding=True))),
+        {"ids": ids},
+    ).all()
+    language = language or current_language()
+    label_column = getattr(Theme, f"label_{language}", Theme.label_en)
+    themes: dict[int, list[tuple[str, str]]] = {}
+    for revision_id, code, label, english in connection.execute(
+        select(revision_theme.c.revision_id, Theme.code, label_column, Theme.label_en)
+        .join(Theme, Theme.id == revision_theme.c.theme_id)
+        .where(revision_theme.c.revision_id.in_([row.published_revision_id for row in rows]))
+        .order_by(Theme.position, Theme.id)
+    ):
+        themes.setdefault(revision_id, []).append((code, label or english))
+    entries = {
+        row.id: FeedEntry(
+            id=row.id,
+            kind=Kind(row.kind),
+            title=row.title,
+            summary=row.summary,
+            language=row.language,
+            first_published_at=row.first_published_at or row.published_at,
+            published_at=row.published_at,
+            authority_id=row.authority_id,
+            authority_name=row.authority_name,
+            themes=themes.get(row.published_revision_id, []),
+        )
+        for row in rows
+    }
+    return [entries[i] for i in ids if i in entries]
