@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from exchange.extensions import db
 from exchange.notifications.models import Notification, NotificationStatus
@@ -156,6 +157,32 @@ def test_a_batch_that_runs_long_hands_the_rest_back(app, worker, mailbox, monkey
         NotificationStatus.PENDING,
         NotificationStatus.PENDING,
     ]
+
+
+def test_a_database_error_on_one_row_does_not_hold_up_the_batch(app, worker, mailbox, monkeypatch):
+    from exchange.notifications import services
+
+    members = [make_member(email=f"locked{i}@example.org") for i in range(3)]
+    db.session.commit()
+    notifications = [queue_notification(member, "auth.confirm_email") for member in members]
+    db.session.flush()
+    db.session.info.pop("exchange.notifications.to_dispatch", None)  # delivered by hand below
+    db.session.commit()
+    real = services.deliver_notification
+    broken = [notifications[0].id]  # once: its retry goes through
+
+    def deliver(notification_id, **kwargs):
+        if notification_id in broken:
+            broken.remove(notification_id)
+            raise OperationalError("UPDATE notification", {}, Exception("database is locked"))
+        return real(notification_id, **kwargs)
+
+    monkeypatch.setattr(services, "deliver_notification", deliver)
+    outcomes = services.deliver_batch([n.id for n in notifications])
+    assert outcomes == {"retry": 1, "sent": 2}
+    # The other two went out; the first comes back on its own task and goes out too.
+    messages = mailbox.wait_for(3)
+    assert sorted(m.to for m in messages) == [m.email for m in members]
 
 
 def test_a_permanent_smtp_failure_marks_the_notification_failed(worker, mailbox):

@@ -376,7 +376,17 @@ def deliver_batch(notification_ids: list[int], *, redelivered: bool = False) -> 
             rest = list(notification_ids[position:])
             outcomes["handed_back"] = dispatch(rest)
             break
-        outcome = deliver_notification(notification_id, redelivered=redelivered)
+        try:
+            outcome = deliver_notification(notification_id, redelivered=redelivered)
+        except Exception:
+            # The database failed us (a lock, a lost connection): not a reason to leave the
+            # rest of the batch behind. This one is tried again on its own; should that publish
+            # fail too, the sweep takes it up.
+            log.exception(
+                "notification could not be delivered", extra={"notification_id": notification_id}
+            )
+            db.session.rollback()
+            outcome = DeliveryOutcome("retry", retry_in=config["MAIL_RETRY_BASE_SECONDS"])
         outcomes[outcome.status] = outcomes.get(outcome.status, 0) + 1
         if outcome.status in {"retry", "busy"}:
             publish_retry(notification_id, outcome.retry_in)
