@@ -12,8 +12,8 @@
    and gunicorn (bin/web), both with production settings, the broker on Redis (db 7 by default).
 3. Simulated users, one thread each with the standard library's http.client, back to back (no
    think time unless --think): even-numbered users are anonymous visitors, odd-numbered ones are
-   members who logged in once beforehand (a real session cookie and its CSRF token; the demo
-   members first, then members of the bulk authorities). Visitors search the catalogue (one or
+   members who logged in once beforehand (a real session cookie and its CSRF token; a demo
+   member and a member of a bulk authority in turn). Visitors search the catalogue (one or
    two words of its vocabulary and two filters, pages 1–5) and open practice pages. Members open
    their workspace and their notification centre, search, read practice pages, save their draft
    (the edit form, the post, the page it redirects to), express interest in a practice of another
