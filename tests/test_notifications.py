@@ -168,20 +168,25 @@ def test_a_database_error_on_one_row_does_not_hold_up_the_batch(app, worker, mai
     db.session.flush()
     db.session.info.pop("exchange.notifications.to_dispatch", None)  # delivered by hand below
     db.session.commit()
-    real = services.deliver_notification
+    real = services.render_notification
     broken = [notifications[0].id]  # once: its retry goes through
 
-    def deliver(notification_id, **kwargs):
-        if notification_id in broken:
-            broken.remove(notification_id)
-            raise OperationalError("UPDATE notification", {}, Exception("database is locked"))
-        return real(notification_id, **kwargs)
+    def render(notification):
+        if notification.id in broken:
+            broken.remove(notification.id)
+            raise OperationalError("SELECT practice", {}, Exception("server closed the connection"))
+        return real(notification)
 
-    monkeypatch.setattr(services, "deliver_notification", deliver)
+    monkeypatch.setattr(services, "render_notification", render)
     outcomes = services.deliver_batch([n.id for n in notifications])
     assert outcomes == {"retry": 1, "sent": 2}
-    # The other two went out; the first comes back on its own task and goes out too.
+    # The other two went out; the first was given back, comes back on its own task and goes
+    # out too, counted as one attempt.
     messages = mailbox.wait_for(3)
+    row = wait_for(
+        lambda: (n := reload(notifications[0].id)).status == NotificationStatus.SENT and n
+    )
+    assert row.attempts == 1
     assert sorted(m.to for m in messages) == [m.email for m in members]
 
 

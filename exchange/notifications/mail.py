@@ -1,7 +1,9 @@
 """SMTP delivery, with errors sorted into those worth retrying and those that are final."""
 
+import functools
 import smtplib
 from email.message import Message
+from email.utils import parseaddr
 
 from exchange.notifications.connection import open_connection, smtp_connection
 
@@ -28,18 +30,26 @@ def _classify(code: int, text: str) -> Exception:
     return error_class(f"{code} {text}".strip())
 
 
+@functools.lru_cache(maxsize=8)
+def _envelope_sender(mail_from: str) -> str:
+    return parseaddr(mail_from)[1]
+
+
 def _decode(value) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def send_message(config, message: Message) -> None:
+def send_message(config, message: Message, recipients: list[str] | None = None) -> None:
     """Hand `message` to the SMTP server, raising TemporaryMailError or PermanentMailError.
 
-    Uses this process's kept-open connection (exchange.notifications.connection).
+    The envelope's recipients are `recipients`, or else those of the To, Cc and Bcc headers; its
+    sender is the address of MAIL_FROM. Uses this process's kept-open connection
+    (exchange.notifications.connection).
     """
+    sender = _envelope_sender(config["MAIL_FROM"])
     try:
         with smtp_connection(config) as smtp:
-            smtp.send_message(message)
+            smtp.send_message(message, from_addr=sender, to_addrs=recipients)
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = next(iter(exc.recipients.values()))
         raise _classify(code, _decode(text)) from exc

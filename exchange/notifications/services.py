@@ -15,18 +15,23 @@ The life of a notification:
 
 import logging
 import random
+import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32
 from email.utils import formataddr, formatdate
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, request
 from flask_babel import force_locale
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import Connection, event, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
 from exchange.config import SEND_BATCH_TASK, SEND_TASK, send_time_limit
@@ -40,6 +45,7 @@ from exchange.notifications.preferences import list_unsubscribe_headers
 log = logging.getLogger(__name__)
 
 _TO_DISPATCH = "exchange.notifications.to_dispatch"
+_EMAIL_CONTEXT = "exchange.email_context"
 
 
 def queue_notification(
@@ -160,29 +166,74 @@ class RenderedEmail:
     html: str
 
 
+@contextmanager
+def email_context() -> Iterator[None]:
+    """A request context to render e-mails in: `url_for` gives absolute links to BASE_URL, not
+    to whatever host a web request came in on. One serves a whole batch of messages."""
+    if has_request_context() and request.environ.get(_EMAIL_CONTEXT):
+        yield
+        return
+    with current_app.test_request_context(
+        "/", base_url=current_app.config["BASE_URL"], environ_overrides={_EMAIL_CONTEXT: True}
+    ):
+        yield
+
+
 def render_notification(notification: Notification) -> RenderedEmail:
     """The notification's subject, text and HTML in the recipient's language, links absolute."""
     kind = get_kind(notification.kind)
     language = notification.user.language or "en"
-    base_url = current_app.config["BASE_URL"]
-    with current_app.test_request_context("/", base_url=base_url), force_locale(language):
+    with email_context(), force_locale(language):
         context = {
             "notification": notification,
             "recipient": notification.user,
             "payload": notification.payload,
-            "base_url": base_url,
+            "base_url": current_app.config["BASE_URL"],
             **kind.context(notification),
         }
         current_app.update_template_context(context)
+        environment = current_app.jinja_env
         subject = _render_block(f"{kind.template}.txt", "subject", context)
-        text = render_template(f"{kind.template}.txt", **context)
-        html = render_template(f"{kind.template}.html", **context)
+        text = environment.get_template(f"{kind.template}.txt").render(context)
+        html = environment.get_template(f"{kind.template}.html").render(context)
     return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
 
 
 def _header(value: str) -> str | Header:
     """A header value as is when it is ASCII, else as RFC 2047 encoded words."""
     return value if value.isascii() else Header(value, "utf-8")
+
+
+class _Policy(Compat32):
+    """compat32, without the cost of folding a header that needs no folding.
+
+    compat32 runs every header through email.header.Header, even an ASCII one that fits on its
+    line as it is, and a message has fifteen of them; such a header is written as is here,
+    which is what Header would have written. Anything else is folded as compat32 folds it.
+    """
+
+    def _fits(self, name: str, value) -> bool:
+        return (
+            isinstance(value, str)
+            and value.isascii()
+            and "\n" not in value
+            and "\r" not in value
+            and value == value.strip()
+            and len(name) + 2 + len(value) <= (self.max_line_length or 0)
+        )
+
+    def fold(self, name, value):
+        if self._fits(name, value):
+            return f"{name}: {value}{self.linesep}"
+        return super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        if self._fits(name, value):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_POLICY = _Policy()
 
 
 class _Unfolded:
@@ -209,7 +260,9 @@ def build_message(notification: Notification, rendered: RenderedEmail) -> MIMEMu
     config = current_app.config
     host = urlsplit(config["BASE_URL"]).hostname or "exchange.localhost"
     language = notification.user.language or "en"
-    message = MIMEMultipart("alternative")
+    # A boundary of our own: "=_" never occurs in base64, so the generator need not search the
+    # parts for it.
+    message = MIMEMultipart("alternative", boundary=f"=_{secrets.token_hex(16)}", policy=_POLICY)
     message["Subject"] = _header(rendered.subject)
     message["From"] = config["MAIL_FROM"]
     message["To"] = formataddr((notification.user.name, notification.to_address), "utf-8")
@@ -221,8 +274,8 @@ def build_message(notification: Notification, rendered: RenderedEmail) -> MIMEMu
     # One-click unsubscribe for the kinds a person may switch off (never on mandatory ones).
     for name, value in list_unsubscribe_headers(notification):
         message[name] = _Unfolded(value)
-    message.attach(MIMEText(rendered.text, "plain", "utf-8"))
-    message.attach(MIMEText(rendered.html, "html", "utf-8"))
+    message.attach(MIMEText(rendered.text, "plain", "utf-8", policy=_POLICY))
+    message.attach(MIMEText(rendered.html, "html", "utf-8", policy=_POLICY))
     return message
 
 
@@ -245,44 +298,222 @@ def _retry_delay(attempts: int) -> float:
     return delay * random.uniform(0.5, 1.0)  # noqa: S311  # nosec B311  # jitter, not security
 
 
-def _claim(notification_id: int) -> bool:
-    """Take the row for this worker; False if it is sent, failed, or another worker has it.
+def _claim(connection: Connection, notification_ids: list[int], now: datetime) -> set[int]:
+    """Take these rows for this worker; returns the ids taken. A row that is sent, failed, or
+    held by another worker is not taken.
 
-    One UPDATE, committed before anything is sent: of any number of copies of the task running
-    at once, exactly one matches the row. A claim older than MAIL_CLAIM_TIMEOUT_SECONDS belongs
-    to a worker that died (a live send is stopped before, by the task's time limit) and can be
-    taken over.
+    One UPDATE for the whole batch, committed before anything is sent: of any number of copies
+    of a task running at once, exactly one takes each row. A claim older than
+    MAIL_CLAIM_TIMEOUT_SECONDS belongs to a worker that died (a live send is stopped before, by
+    the task's time limit) and can be taken over.
     """
-    now = utcnow()
     stale = now - timedelta(seconds=current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"])
     table = Notification.__table__
-    # A plain Core statement: this runs for every message, the ORM's bookkeeping is not needed.
-    result = db.session.connection().execute(
+    # Plain Core statements here and below: they run for every message, the ORM's bookkeeping
+    # is not needed.
+    result = connection.execute(
         update(table)
         .where(
-            table.c.id == notification_id,
+            table.c.id.in_(notification_ids),
             or_(
                 table.c.status == NotificationStatus.PENDING,
                 (table.c.status == NotificationStatus.SENDING) & (table.c.claimed_at < stale),
             ),
         )
         .values(status=NotificationStatus.SENDING, claimed_at=now, attempts=table.c.attempts + 1)
+        .returning(table.c.id)
     )
-    return result.rowcount == 1
+    return set(result.scalars())
 
 
-def _claim_expires_in(notification_id: int) -> float | None:
-    """Seconds until another worker's claim on the row goes stale; None if nobody holds it."""
-    row = db.session.execute(
-        select(Notification.status, Notification.claimed_at).where(
-            Notification.id == notification_id
+def _release(connection: Connection, notification_ids: list[int], claimed_at: datetime) -> None:
+    """Give back rows this worker claimed (at `claimed_at`) but did not try, as they were."""
+    table = Notification.__table__
+    connection.execute(
+        update(table)
+        .where(
+            table.c.id.in_(notification_ids),
+            table.c.status == NotificationStatus.SENDING,
+            table.c.claimed_at == claimed_at,
         )
+        .values(status=NotificationStatus.PENDING, claimed_at=None, attempts=table.c.attempts - 1)
+    )
+
+
+def _record(connection: Connection, notification_id: int, **values) -> None:
+    table = Notification.__table__
+    connection.execute(update(table).where(table.c.id == notification_id).values(**values))
+
+
+def _claim_expires_in(connection: Connection, notification_id: int) -> float | None:
+    """Seconds until another worker's claim on the row goes stale; None if nobody holds it."""
+    table = Notification.__table__
+    row = connection.execute(
+        select(table.c.status, table.c.claimed_at).where(table.c.id == notification_id)
     ).one_or_none()
-    db.session.rollback()
     if row is None or row.status != NotificationStatus.SENDING or row.claimed_at is None:
         return None
     timeout = current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"]
     return max((row.claimed_at - utcnow()).total_seconds() + timeout, 0.0)
+
+
+def _not_claimed(connection: Connection, notification_id: int, redelivered: bool):
+    """What to do with a row that was not ours to take.
+
+    Usually nothing ("skipped": sent, failed, or being sent by another copy of the task). But
+    when the broker says the message is a redelivery, the worker that claimed the row may have
+    died (a killed pool process has its message given back at once): it comes back when that
+    claim goes stale ("busy") and takes the row over if nobody finished it.
+    """
+    expires_in = _claim_expires_in(connection, notification_id) if redelivered else None
+    if expires_in is not None:
+        return DeliveryOutcome("busy", retry_in=expires_in + 0.5)
+    return DeliveryOutcome("skipped")
+
+
+def _fail(connection: Connection, notification_id: int, error: str) -> DeliveryOutcome:
+    _record(connection, notification_id, status=NotificationStatus.FAILED, last_error=error[:2000])
+    log.warning("notification failed", extra={"notification_id": notification_id})
+    return DeliveryOutcome("failed")
+
+
+class _SentButNotRecorded(Exception):
+    """The server took the message, then the database failed to record it."""
+
+
+def _send(connection: Connection, notification: Notification, claimed_at: datetime):
+    """Render and send one notification this worker has claimed, and record the outcome."""
+    config = current_app.config
+    max_attempts = config["MAIL_MAX_ATTEMPTS"]
+    if notification.attempts > max_attempts:
+        # Taken over again and again from workers that died while sending it (a message that
+        # kills its worker, say): stop rather than loop.
+        return _fail(
+            connection,
+            notification.id,
+            f"gave up after {max_attempts} attempts: the worker sending it stopped",
+        )
+    try:
+        rendered = render_notification(notification)
+        message = build_message(notification, rendered)
+    except SQLAlchemyError:
+        # The database failed while the e-mail's content was read: not the notification's
+        # fault. Given back, to be tried again.
+        _release(connection, [notification.id], claimed_at)
+        raise
+    except Exception as exc:
+        # A bug in rendering will not mend itself by retrying; the row shows what went wrong.
+        log.exception(
+            "notification could not be rendered", extra={"notification_id": notification.id}
+        )
+        return _fail(connection, notification.id, f"{type(exc).__name__}: {exc}")
+    try:
+        send_message(config, message, [notification.to_address])
+    except TemporaryMailError as exc:
+        if notification.attempts >= max_attempts:
+            return _fail(
+                connection,
+                notification.id,
+                f"gave up after {notification.attempts} attempts: {exc}",
+            )
+        delay = _retry_delay(notification.attempts)
+        _record(
+            connection,
+            notification.id,
+            status=NotificationStatus.PENDING,
+            next_attempt_at=utcnow() + timedelta(seconds=delay),
+            last_error=str(exc)[:2000],
+        )
+        log.info("temporary mail failure, will retry", extra={"notification_id": notification.id})
+        return DeliveryOutcome("retry", retry_in=delay)
+    except PermanentMailError as exc:
+        return _fail(connection, notification.id, str(exc))
+    try:
+        _record(
+            connection,
+            notification.id,
+            status=NotificationStatus.SENT,
+            sent_at=utcnow(),
+            last_error=None,
+            subject=rendered.subject[:300],
+        )
+    except SQLAlchemyError as exc:
+        raise _SentButNotRecorded from exc
+    log.info("notification sent", extra={"notification_id": notification.id})
+    return DeliveryOutcome("sent")
+
+
+def _deliver(
+    notification_ids: list[int], *, redelivered: bool, budget: float | None
+) -> list[tuple[int, DeliveryOutcome]]:
+    """Claim the rows, then send each claimed one; the outcome for each id.
+
+    Each statement commits on its own (autocommit): the claim must be committed before anything
+    is sent, and each outcome is recorded as soon as it is known, so that a worker killed
+    mid-batch leaves every message it sent marked sent. After `budget` seconds the rows not yet
+    tried are given back and handed to the broker as a new batch ("handed_back").
+    """
+    started = time.monotonic()
+    db.session.commit()
+    connection = db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    claimed_at = utcnow()
+    claimed = _claim(connection, notification_ids, claimed_at)
+    results = [
+        (notification_id, _not_claimed(connection, notification_id, redelivered))
+        for notification_id in notification_ids
+        if notification_id not in claimed
+    ]
+    ours = [notification_id for notification_id in notification_ids if notification_id in claimed]
+    notifications = {}
+    if ours:
+        notifications = {
+            notification.id: notification
+            for notification in db.session.scalars(
+                select(Notification)
+                .where(Notification.id.in_(ours))
+                .options(joinedload(Notification.user))
+                .execution_options(populate_existing=True)
+            )
+        }
+    with email_context():
+        for position, notification_id in enumerate(ours):
+            if budget is not None and position and time.monotonic() - started > budget:
+                rest = ours[position:]
+                _release(connection, rest, claimed_at)
+                dispatch(rest)
+                results.extend((i, DeliveryOutcome("handed_back")) for i in rest)
+                break
+            try:
+                outcome = _send(connection, notifications[notification_id], claimed_at)
+            except _SentButNotRecorded:
+                # Out of our hands: the row stays claimed, and the sweep would take it up again
+                # once the claim is stale (the Message-ID is the same, for mail systems that
+                # notice).
+                log.exception(
+                    "notification sent but not recorded", extra={"notification_id": notification_id}
+                )
+                outcome = DeliveryOutcome("sent")
+                connection = _reconnect()
+            except Exception:
+                # The database failed us (a lock, a lost connection): not a reason to leave the
+                # rest of the batch behind. This one is tried again on its own; should that
+                # publish fail too, the sweep takes it up.
+                log.exception(
+                    "notification could not be delivered",
+                    extra={"notification_id": notification_id},
+                )
+                outcome = DeliveryOutcome(
+                    "retry", retry_in=current_app.config["MAIL_RETRY_BASE_SECONDS"]
+                )
+                connection = _reconnect()
+            results.append((notification_id, outcome))
+    db.session.commit()
+    return results
+
+
+def _reconnect() -> Connection:
+    db.session.rollback()
+    return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def deliver_notification(notification_id: int, *, redelivered: bool = False) -> DeliveryOutcome:
@@ -290,73 +521,10 @@ def deliver_notification(notification_id: int, *, redelivered: bool = False) -> 
 
     Safe to run any number of times for the same id: the database claim lets one run send.
     A copy that finds the row claimed does nothing ("skipped"), unless the broker says it is a
-    redelivery: then the worker that claimed it may have died (a killed pool process has its
-    message given back at once), so it comes back when that claim goes stale ("busy") and
-    takes the row over if nobody finished it.
+    redelivery and the claim may be a dead worker's ("busy": see _not_claimed).
     """
-    # Each statement of a delivery commits on its own: the claim must be committed before
-    # anything is sent, and the outcome is one UPDATE. Three statements, not three transactions.
-    db.session.commit()
-    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    if not _claim(notification_id):
-        expires_in = _claim_expires_in(notification_id) if redelivered else None
-        if expires_in is not None:
-            return DeliveryOutcome("busy", retry_in=expires_in + 0.5)
-        return DeliveryOutcome("skipped")
-    notification = db.session.get(
-        Notification,
-        notification_id,
-        options=[joinedload(Notification.user)],
-        populate_existing=True,
-    )
-    max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
-    if notification.attempts > max_attempts:
-        # Taken over again and again from workers that died while sending it (a message that
-        # kills its worker, say): stop rather than loop.
-        _fail(notification, f"gave up after {max_attempts} attempts: the worker sending it stopped")
-        return DeliveryOutcome("failed")
-    try:
-        rendered = render_notification(notification)
-        notification.subject = rendered.subject[:300]
-        send_message(current_app.config, build_message(notification, rendered))
-    except TemporaryMailError as exc:
-        if notification.attempts >= max_attempts:
-            _fail(notification, f"gave up after {notification.attempts} attempts: {exc}")
-            return DeliveryOutcome("failed")
-        delay = _retry_delay(notification.attempts)
-        notification.status = NotificationStatus.PENDING
-        notification.next_attempt_at = utcnow() + timedelta(seconds=delay)
-        notification.last_error = str(exc)[:2000]
-        db.session.commit()
-        log.info("temporary mail failure, will retry", extra={"notification_id": notification_id})
-        return DeliveryOutcome("retry", retry_in=delay)
-    except PermanentMailError as exc:
-        _fail(notification, str(exc))
-        return DeliveryOutcome("failed")
-    except Exception as exc:
-        # A bug in rendering will not mend itself by retrying; the row shows what went wrong.
-        log.exception(
-            "notification could not be rendered", extra={"notification_id": notification_id}
-        )
-        db.session.rollback()
-        notification = db.session.get(Notification, notification_id)
-        _fail(notification, f"{type(exc).__name__}: {exc}")
-        return DeliveryOutcome("failed")
-    table = Notification.__table__
-    db.session.connection().execute(
-        update(table)
-        .where(table.c.id == notification_id)
-        .values(
-            status=NotificationStatus.SENT,
-            sent_at=utcnow(),
-            last_error=None,
-            subject=notification.subject,
-        )
-    )
-    db.session.expunge(notification)  # its in-memory state is behind the row now
-    db.session.commit()
-    log.info("notification sent", extra={"notification_id": notification_id})
-    return DeliveryOutcome("sent")
+    ((_, outcome),) = _deliver([notification_id], redelivered=redelivered, budget=None)
+    return outcome
 
 
 def deliver_batch(notification_ids: list[int], *, redelivered: bool = False) -> dict[str, int]:
@@ -367,37 +535,15 @@ def deliver_batch(notification_ids: list[int], *, redelivered: bool = False) -> 
     time limit and hands the rest back to the broker as a new batch, so that the limit only
     ever stops a worker that is stuck.
     """
-    config = current_app.config
-    budget = send_time_limit(config["MAIL_CLAIM_TIMEOUT_SECONDS"]) / 3
-    started = time.monotonic()
+    budget = send_time_limit(current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"]) / 3
     outcomes: dict[str, int] = {}
-    for position, notification_id in enumerate(notification_ids):
-        if position and time.monotonic() - started > budget:
-            rest = list(notification_ids[position:])
-            outcomes["handed_back"] = dispatch(rest)
-            break
-        try:
-            outcome = deliver_notification(notification_id, redelivered=redelivered)
-        except Exception:
-            # The database failed us (a lock, a lost connection): not a reason to leave the
-            # rest of the batch behind. This one is tried again on its own; should that publish
-            # fail too, the sweep takes it up.
-            log.exception(
-                "notification could not be delivered", extra={"notification_id": notification_id}
-            )
-            db.session.rollback()
-            outcome = DeliveryOutcome("retry", retry_in=config["MAIL_RETRY_BASE_SECONDS"])
+    for notification_id, outcome in _deliver(
+        list(notification_ids), redelivered=redelivered, budget=budget
+    ):
         outcomes[outcome.status] = outcomes.get(outcome.status, 0) + 1
         if outcome.status in {"retry", "busy"}:
             publish_retry(notification_id, outcome.retry_in)
     return outcomes
-
-
-def _fail(notification: Notification, error: str) -> None:
-    notification.status = NotificationStatus.FAILED
-    notification.last_error = error[:2000]
-    db.session.commit()
-    log.warning("notification failed", extra={"notification_id": notification.id})
 
 
 def sweep_notifications(limit: int = 1000) -> int:
