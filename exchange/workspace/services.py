@@ -107,8 +107,10 @@ def _interests(*conditions) -> list[Interest]:
             .options(
                 selectinload(Interest.submission).selectinload(Submission.working_revision),
                 selectinload(Interest.submission).selectinload(Submission.published_revision),
+                selectinload(Interest.submission).selectinload(Submission.authority),
                 selectinload(Interest.authority),
                 selectinload(Interest.user),
+                selectinload(Interest.answered_by).selectinload(User.authority),
             )
             .order_by(
                 (Interest.status == InterestStatus.ANSWERED).asc(),
