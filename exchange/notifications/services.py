@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, request
 from flask_babel import force_locale
-from sqlalchemy import Connection, event, or_, select, update
+from sqlalchemy import Connection, bindparam, event, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
@@ -345,6 +345,32 @@ def _record(connection: Connection, notification_id: int, **values) -> None:
     connection.execute(update(table).where(table.c.id == notification_id).values(**values))
 
 
+def _sent_statement():
+    table = Notification.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("notification_id"))
+        .values(
+            status=NotificationStatus.SENT,
+            sent_at=bindparam("sent_at"),
+            last_error=None,
+            subject=bindparam("subject"),
+        )
+    )
+
+
+_SENT = _sent_statement()
+
+
+def _record_sent(connection: Connection, notification_id: int, subject: str) -> None:
+    """Mark the row sent. Between the server's 250 and this statement's commit lies the one
+    moment where a worker killed outright makes a message go out twice (SMTP has no two-phase
+    commit), so it is kept short: one statement built once, committed on its own."""
+    connection.execute(
+        _SENT, {"notification_id": notification_id, "sent_at": utcnow(), "subject": subject}
+    )
+
+
 def _claim_expires_in(connection: Connection, notification_id: int) -> float | None:
     """Seconds until another worker's claim on the row goes stale; None if nobody holds it."""
     table = Notification.__table__
@@ -429,14 +455,7 @@ def _send(connection: Connection, notification: Notification, claimed_at: dateti
     except PermanentMailError as exc:
         return _fail(connection, notification.id, str(exc))
     try:
-        _record(
-            connection,
-            notification.id,
-            status=NotificationStatus.SENT,
-            sent_at=utcnow(),
-            last_error=None,
-            subject=rendered.subject[:300],
-        )
+        _record_sent(connection, notification.id, rendered.subject[:300])
     except SQLAlchemyError as exc:
         raise _SentButNotRecorded from exc
     log.info("notification sent", extra={"notification_id": notification.id})
