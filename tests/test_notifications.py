@@ -284,3 +284,22 @@ def test_an_unreachable_smtp_server_is_retried_until_it_answers(app, worker):
     finally:
         app.config.update(saved)
         server.stop()
+
+
+def test_a_batch_in_several_languages_writes_each_message_in_its_own(worker, mailbox):
+    from tests.test_emails import SUBJECTS
+
+    languages = ["pt", "en", "es", "en", "pt"]
+    members = [
+        make_member(email=f"lang{i}@example.org", language=language)
+        for i, language in enumerate(languages)
+    ]
+    db.session.commit()
+    for member in members:  # one transaction: one batch, rendered in one request context
+        queue_notification(member, "auth.confirm_email")
+    db.session.commit()
+    messages = {m.to: m for m in mailbox.wait_for(len(members))}
+    for member, language in zip(members, languages, strict=True):
+        message = messages[member.email]
+        assert message.subject == SUBJECTS["auth.confirm_email"][language]
+        assert message.message["Content-Language"] == language
