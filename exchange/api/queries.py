@@ -25,10 +25,10 @@ from exchange.authorities.models import (
 )
 from exchange.catalogue.services import (
     Filters,
-    _facet_groups,
-    _owned_by,
+    facet_groups,
     filter_conditions,
     listed_condition,
+    owned_by,
 )
 from exchange.extensions import db
 from exchange.matching.models import Match
@@ -164,7 +164,7 @@ def public_items(kind: Kind, asked: ItemQuery, cursor: str | None, limit: int) -
     )
     conditions = [listed_condition()]
     facets_indexed = search.holds_facets()
-    groups = _facet_groups(filters) if facets_indexed else []
+    groups = facet_groups(filters) if facets_indexed else []
     if any(not group for group in groups):
         conditions.append(false())  # a programme without objectives
     found = search.search_condition(filters.query, groups)
@@ -172,7 +172,7 @@ def public_items(kind: Kind, asked: ItemQuery, cursor: str | None, limit: int) -
         conditions.append(found.condition)
     conditions += filter_conditions(filters, facets_indexed=facets_indexed)
     if asked.authority_ids:
-        conditions.append(_owned_by(list(asked.authority_ids)))
+        conditions.append(owned_by(list(asked.authority_ids)))
     query = select(Submission).where(*conditions).options(*_item_options(kind, detail=False))
     return keyset_page(
         query,
@@ -339,7 +339,7 @@ def own_items(
     limit: int,
 ) -> Page:
     """The practices and ideas the authority owns or co-owns, in every state, newest first."""
-    conditions = [_owned_by([authority_id])]
+    conditions = [owned_by([authority_id])]
     if kinds:
         conditions.append(Submission.kind.in_(kinds))
     if states:
@@ -352,7 +352,7 @@ def own_item(authority_id: int, item_id: int) -> Submission | None:
     """One item the authority owns or co-owns (an accepted co-ownership), or None."""
     return db.session.scalar(
         select(Submission)
-        .where(Submission.id == item_id, _owned_by([authority_id]))
+        .where(Submission.id == item_id, owned_by([authority_id]))
         .options(*_own_options())
     )
 

@@ -195,7 +195,7 @@ def _published_link(table, column: str, ids) -> ColumnElement[bool]:
     )
 
 
-def _owned_by(authority_ids: list[int]) -> ColumnElement[bool]:
+def owned_by(authority_ids: list[int]) -> ColumnElement[bool]:
     """Owned by one of these authorities, or co-owned (an idea) by one that accepted.
 
     The ids are looked up first, so that the planner sees them: it then knows whether the
@@ -215,7 +215,7 @@ def _owned_by(authority_ids: list[int]) -> ColumnElement[bool]:
 def filter_conditions(filters: Filters, facets_indexed: bool = False) -> list[ColumnElement[bool]]:
     """The WHERE conditions of the filters (the search words aside). With `facets_indexed`, the
     filters on themes, objectives and programmes are left to the search index (see
-    `_facet_groups`)."""
+    `facet_groups`)."""
     conditions = []
     if filters.kinds:
         conditions.append(Submission.kind.in_(filters.kinds))
@@ -232,13 +232,13 @@ def filter_conditions(filters: Filters, facets_indexed: bool = False) -> list[Co
         conditions.append(_published_link(revision_objective, "objective_id", objectives))
     if filters.countries:
         conditions.append(
-            _owned_by(
+            owned_by(
                 _ids(select(Authority.id).where(Authority.country_code.in_(filters.countries)))
             )
         )
     if filters.sides:
         conditions.append(
-            _owned_by(_ids(select(Authority.id).where(Authority.side.in_(filters.sides))))
+            owned_by(_ids(select(Authority.id).where(Authority.side.in_(filters.sides))))
         )
     if filters.border_area_ids:
         # An idea set in the area, or an item of an authority of the area (Tacna's practices
@@ -261,7 +261,7 @@ def _ids(query) -> list[int]:
     return list(_execute(query).scalars())
 
 
-def _facet_groups(filters: Filters) -> list[list[str]]:
+def facet_groups(filters: Filters) -> list[list[str]]:
     """The theme, objective and programme filters as facet terms of the index: one group per
     filter, of which an item must hold a term."""
     groups = []
@@ -287,7 +287,7 @@ def search_catalogue(
     searching, newest first otherwise), with the number of matches."""
     conditions = [listed_condition()]
     facets_indexed = search.holds_facets()
-    groups = _facet_groups(filters) if facets_indexed else []
+    groups = facet_groups(filters) if facets_indexed else []
     if any(not group for group in groups):
         conditions.append(false())  # a programme without objectives
     found = search.search_condition(filters.query, groups)
