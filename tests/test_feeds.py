@@ -211,6 +211,12 @@ def test_entry_ids_are_stable(client, world):
         ("?type=idea", ["Ruta andina"]),
         ("?type=practice&language=es", ["Riego tecnificado"]),
         ("?programme=EU-MX-DIALOGUE", []),
+        ("?objective=IURC-1", ["Water for Madrid"]),
+        ("?objective=IURC-1&objective=INNOVACT-3", ["Gestão da água", "Water for Madrid"]),
+        ("?country=ES", ["Gestão da água", "Water for Madrid"]),
+        ("?side=LAC", ["Ruta andina", "Riego tecnificado"]),
+        ("?border_area=PE-CL", ["Ruta andina"]),
+        ("?country=PE&type=idea", ["Ruta andina"]),
         ("?theme=&programme=",
          ["Gestão da água", "Water for Madrid", "Ruta andina", "Riego tecnificado"]),
     ],
@@ -250,6 +256,14 @@ def test_labels_follow_the_readers_language(client, world):
         ("?programme=IURC&programme=iurc", "Unknown programme code: “iurc”."),
         ("?language=fr", "Unknown language: “fr” (use en, es or pt)."),
         ("?type=event", "Unknown type: “event” (use practice or idea)."),
+        ("?objective=IURC-99", "Unknown objective code: “IURC-99”."),
+        ("?border_area=XX-YY", "Unknown border area code: “XX-YY”."),
+        (
+            "?country=US",
+            "Unknown country: “US” (use the two-letter ISO code of a country of "
+            "the cooperation, such as MX or ES).",
+        ),
+        ("?side=eu", "Unknown side: “eu” (use EU or LAC)."),
     ],
 )
 def test_unknown_codes_are_refused_with_a_message(client, world, query, message):
@@ -317,3 +331,20 @@ def test_the_catalogue_and_the_programme_pages_point_to_the_feed(client, world):
     assert 'type="application/atom+xml" href="/feeds/latest.atom"' in programmes
     # Every page's footer links the feed.
     assert 'href="/feeds/latest.atom" type="application/atom+xml"' in catalogue
+
+
+def test_a_catalogue_search_links_the_feed_of_its_filters(client, world):
+    water = theme_id("water-management")
+    page = client.get(f"/catalogue/?q=agua&theme={water}&country=ES&language=en")
+    html = page.get_data(as_text=True)
+    expected = "/feeds/latest.atom?theme=water-management&amp;country=ES&amp;language=en"
+    assert f'<link rel="alternate" type="application/atom+xml" href="{expected}"' in html
+    assert f'<a href="{expected}" type="application/atom+xml">' in html
+    assert "the search words are not part of it" in html
+    feed = read_feed(client, expected.replace("&amp;", "&"))
+    assert titles(feed) == ["Water for Madrid"]
+    assert feed.findtext(f"{ATOM}title").endswith("Spain, English")
+    # Without filters, the page points to the whole feed and offers no "follow" link.
+    html = client.get("/catalogue/?q=agua").get_data(as_text=True)
+    assert 'href="/feeds/latest.atom" title="Newly published practices and ideas"' in html
+    assert "Follow new items with these filters" not in html

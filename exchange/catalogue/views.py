@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from exchange.authorities.models import SIDE_LABELS
 from exchange.catalogue import services
 from exchange.catalogue.forms import CatalogueForm
+from exchange.feeds.services import FeedFilters
 from exchange.i18n import current_language
 from exchange.reference.languages import language_name
 from exchange.text import LANGUAGES
@@ -50,7 +51,14 @@ def index():
         filter_groups=_filter_groups(form, options),
         page_url=lambda page: _search_url(form, page),
         active_filters=_active_filters(form),
+        feed_url=_feed_url(form),
     )
+
+
+def _feed_url(form: CatalogueForm) -> str:
+    """The Atom feed of new items with this search's filters."""
+    params = FeedFilters.from_catalogue(form.filters()).as_params()
+    return url_for("feeds.latest") + ("?" + urlencode(params) if params else "")
 
 
 def _filter_groups(form: CatalogueForm, options: services.FilterOptions) -> list[dict]:

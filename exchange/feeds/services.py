@@ -1,5 +1,6 @@
-"""What the feeds hold: the newest public practices and ideas, filtered by theme, programme,
-language and type, given by their codes.
+"""What the feeds hold: the newest public practices and ideas, filtered as the catalogue
+filters (theme, programme, programme objective, country, side, border area, language and type),
+given by their codes.
 
 Public is what the catalogue lists (`exchange.catalogue.services.listed_condition`): published,
 not archived, closed or rejected, and for an idea still open to partners. A practice or an idea
@@ -18,14 +19,33 @@ from exchange.catalogue.services import Filters, filter_conditions, listed_condi
 from exchange.errors import ActionError
 from exchange.extensions import db
 from exchange.i18n import current_language
-from exchange.reference.models import Programme, Theme
+from exchange.reference.countries import (
+    EU_MEMBER_STATES,
+    LATIN_AMERICA_AND_CARIBBEAN,
+    Side,
+)
+from exchange.reference.models import BorderArea, Objective, Programme, Theme
 from exchange.submissions.models import Revision, Submission, revision_theme
 from exchange.text import LANGUAGES
 from exchange.workflow import Kind
 
 FEED_SIZE = 50
+PARTICIPATING_COUNTRIES = EU_MEMBER_STATES | LATIN_AMERICA_AND_CARIBBEAN
 # A code longer than this is nobody's: it is not echoed back in the error message whole.
 MAX_CODE_LENGTH = 60
+
+
+# Each filter: the FeedFilters field and the query parameter that carries it (the catalogue's).
+PARAMETERS = (
+    ("themes", "theme"),
+    ("programmes", "programme"),
+    ("objectives", "objective"),
+    ("countries", "country"),
+    ("sides", "side"),
+    ("border_areas", "border_area"),
+    ("languages", "language"),
+    ("kinds", "type"),
+)
 
 
 @dataclass(frozen=True)
@@ -34,26 +54,51 @@ class FeedFilters:
 
     themes: tuple[str, ...] = ()
     programmes: tuple[str, ...] = ()
+    objectives: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    sides: tuple[str, ...] = ()
+    border_areas: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
 
     @classmethod
-    def from_values(cls, themes=(), programmes=(), languages=(), kinds=()) -> "FeedFilters":
+    def from_values(cls, **values) -> "FeedFilters":
         """Without blanks and repeats, in a stable order (so that the feed's id is one per
         set of filters, whatever order the address gives them in)."""
 
-        def clean(values):
-            return tuple(sorted({value.strip() for value in values if value and value.strip()}))
+        def clean(given):
+            return tuple(sorted({value.strip() for value in given if value and value.strip()}))
 
-        return cls(clean(themes), clean(programmes), clean(languages), clean(kinds))
+        return cls(**{name: clean(given) for name, given in values.items()})
+
+    @classmethod
+    def from_args(cls, args) -> "FeedFilters":
+        """From a request's query string (a MultiDict)."""
+        return cls.from_values(**{name: args.getlist(key) for name, key in PARAMETERS})
+
+    @classmethod
+    def from_catalogue(cls, filters: Filters) -> "FeedFilters":
+        """The feed of a catalogue search's filters (its words aside: a feed follows what is
+        published, newest first, not a ranking)."""
+
+        def codes(model, ids) -> list[str]:
+            if not ids:
+                return []
+            return list(db.session.scalars(select(model.code).where(model.id.in_(ids))))
+
+        return cls.from_values(
+            themes=codes(Theme, filters.theme_ids),
+            programmes=codes(Programme, filters.programme_ids),
+            objectives=codes(Objective, filters.objective_ids),
+            countries=filters.countries,
+            sides=filters.sides,
+            border_areas=codes(BorderArea, filters.border_area_ids),
+            languages=filters.languages,
+            kinds=filters.kinds,
+        )
 
     def as_params(self) -> list[tuple[str, str]]:
-        return [
-            *(("theme", code) for code in self.themes),
-            *(("programme", code) for code in self.programmes),
-            *(("language", code) for code in self.languages),
-            *(("type", code) for code in self.kinds),
-        ]
+        return [(key, code) for name, key in PARAMETERS for code in getattr(self, name)]
 
 
 @dataclass
@@ -78,6 +123,7 @@ class ResolvedFilters:
     filters: Filters
     theme_labels: list[str]
     programme_names: list[str]
+    border_area_names: list[str] = field(default_factory=list)
 
 
 def _quoted(codes: list[str]) -> str:
@@ -107,6 +153,44 @@ def resolve_filters(feed_filters: FeedFilters) -> ResolvedFilters:
         raise ActionError(
             _l("Unknown programme code: %(codes)s.", codes=_quoted(unknown)), field="programme"
         )
+    objectives = {
+        row.code: row
+        for row in db.session.scalars(
+            select(Objective).where(Objective.code.in_(feed_filters.objectives))
+        )
+    }
+    unknown = [code for code in feed_filters.objectives if code not in objectives]
+    if unknown:
+        raise ActionError(
+            _l("Unknown objective code: %(codes)s.", codes=_quoted(unknown)), field="objective"
+        )
+    areas = {
+        row.code: row
+        for row in db.session.scalars(
+            select(BorderArea).where(BorderArea.code.in_(feed_filters.border_areas))
+        )
+    }
+    unknown = [code for code in feed_filters.border_areas if code not in areas]
+    if unknown:
+        raise ActionError(
+            _l("Unknown border area code: %(codes)s.", codes=_quoted(unknown)),
+            field="border_area",
+        )
+    unknown = [code for code in feed_filters.countries if code not in PARTICIPATING_COUNTRIES]
+    if unknown:
+        raise ActionError(
+            _l(
+                "Unknown country: %(codes)s (use the two-letter ISO code of a country of the "
+                "cooperation, such as MX or ES).",
+                codes=_quoted(unknown),
+            ),
+            field="country",
+        )
+    unknown = [code for code in feed_filters.sides if code not in set(Side)]
+    if unknown:
+        raise ActionError(
+            _l("Unknown side: %(codes)s (use EU or LAC).", codes=_quoted(unknown)), field="side"
+        )
     unknown = [code for code in feed_filters.languages if code not in LANGUAGES]
     if unknown:
         raise ActionError(
@@ -123,11 +207,16 @@ def resolve_filters(feed_filters: FeedFilters) -> ResolvedFilters:
         filters=Filters(
             theme_ids=tuple(themes[code].id for code in feed_filters.themes),
             programme_ids=tuple(programmes[code].id for code in feed_filters.programmes),
+            objective_ids=tuple(objectives[code].id for code in feed_filters.objectives),
+            countries=feed_filters.countries,
+            sides=feed_filters.sides,
+            border_area_ids=tuple(areas[code].id for code in feed_filters.border_areas),
             languages=feed_filters.languages,
             kinds=feed_filters.kinds,
         ),
         theme_labels=[themes[code].label for code in feed_filters.themes],
         programme_names=[programmes[code].name for code in feed_filters.programmes],
+        border_area_names=[areas[code].name for code in feed_filters.border_areas],
     )
 
 

@@ -1,6 +1,7 @@
-"""The Atom feed of newly published practices and ideas: /feeds/latest.atom, filtered by
-?theme=CODE, ?programme=CODE, ?language=en|es|pt and ?type=practice|idea (each may be repeated:
-any of the values)."""
+"""The Atom feed of newly published practices and ideas: /feeds/latest.atom, filtered as the
+catalogue is, by code: ?theme=CODE, ?programme=CODE, ?objective=CODE, ?country=MX,
+?side=EU|LAC, ?border_area=CODE, ?language=en|es|pt and ?type=practice|idea (each may be
+repeated: any of the values)."""
 
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit
@@ -10,9 +11,11 @@ from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, current_app, request
 from flask_babel import gettext as _
 
+from exchange.authorities.models import SIDE_LABELS
 from exchange.errors import ActionError
 from exchange.feeds import services
 from exchange.i18n import current_language
+from exchange.reference.countries import Side, country_name
 from exchange.reference.languages import language_name
 from exchange.workflow import KIND_LABELS
 
@@ -73,7 +76,11 @@ def _item_endpoint(entry: services.FeedEntry) -> str:
 def _title(resolved: services.ResolvedFilters, feed_filters: services.FeedFilters) -> str:
     chosen = [
         *resolved.programme_names,
+        *feed_filters.objectives,
         *resolved.theme_labels,
+        *(country_name(code) for code in feed_filters.countries),
+        *(str(SIDE_LABELS[Side(code)]) for code in feed_filters.sides),
+        *resolved.border_area_names,
         *(language_name(code) for code in feed_filters.languages),
         *(str(KIND_LABELS[kind]) for kind in feed_filters.kinds),
     ]
@@ -131,12 +138,7 @@ def render_atom(
 def latest():
     """The newest public practices and ideas, as an Atom feed. An unknown code in the filters
     answers 400 with a message that names it (a plain-text body: feed readers show it)."""
-    feed_filters = services.FeedFilters.from_values(
-        themes=request.args.getlist("theme"),
-        programmes=request.args.getlist("programme"),
-        languages=request.args.getlist("language"),
-        kinds=request.args.getlist("type"),
-    )
+    feed_filters = services.FeedFilters.from_args(request.args)
     try:
         resolved = services.resolve_filters(feed_filters)
     except ActionError as error:
