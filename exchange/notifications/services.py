@@ -5,10 +5,10 @@ The life of a notification:
    change.
 2. When that transaction commits, the ids written in it are handed to Celery (`dispatch`); if it
    rolls back, nothing is sent because nothing was written.
-3. A worker runs `deliver_notification`: it claims the row in the database (so that a second
-   copy of the task does nothing), renders the e-mail in the recipient's language, sends it, and
-   records the outcome. Temporary SMTP failures are retried with backoff; permanent ones mark the
-   row failed.
+3. A worker runs `deliver_batch` (the ids committed together, or one id for a retry): it claims
+   the rows in the database (so that a second copy of the task does nothing), renders each
+   e-mail in its recipient's language, sends it, and records the outcome. Temporary SMTP
+   failures are retried with backoff; permanent ones mark the row failed.
 4. `sweep_notifications`, run by beat, dispatches again any row whose dispatch was lost (broker
    down, process killed) or whose claim was abandoned.
 """

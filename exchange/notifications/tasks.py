@@ -7,27 +7,26 @@ from exchange.notifications import digests, services
 from exchange.notifications.connection import close_connections
 
 
-@shared_task(bind=True, name="exchange.notifications.tasks.send_notification", max_retries=None)
-def send_notification(self, notification_id: int) -> None:
-    """Deliver one notification, once, however often this task runs for it.
+@shared_task(bind=True, name="exchange.notifications.tasks.send_notification")
+def send_notification(self, notification_id: int) -> dict[str, int]:
+    """Deliver one notification, once, however often this task runs for it: a batch of one
+    (see send_notifications). Retries and rows handed back one by one come this way.
 
     Acknowledged late and rejected back to the queue if its worker dies (a worker killed mid-way
     leaves the message to be redelivered); the database claim makes a redelivery or a duplicate
-    do nothing. Temporary SMTP failures come back here after a backoff whose cap stays below the
-    broker's visibility timeout. A time limit below the claim timeout (set with the settings)
-    stops a send before another worker could take its row over.
+    do nothing. Temporary SMTP failures come back as a new message after a backoff whose cap
+    stays below the broker's visibility timeout. A time limit below the claim timeout (set with
+    the settings) stops a send before another worker could take its row over.
     """
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    outcome = services.deliver_notification(notification_id, redelivered=redelivered)
-    if outcome.status in {"retry", "busy"}:
-        raise self.retry(countdown=outcome.retry_in)
+    return services.deliver_batch([notification_id], redelivered=redelivered)
 
 
 @shared_task(bind=True, name="exchange.notifications.tasks.send_notifications")
 def send_notifications(self, notification_ids: list[int]) -> dict[str, int]:
-    """Deliver a batch of notifications (those committed together), each as send_notification
-    would: the claim makes every row go out once, however often this batch runs. Rows to try
-    again later get a send_notification task of their own."""
+    """Deliver a batch of notifications (those committed together): the claim makes every row
+    go out once, however often this batch runs. Rows to try again later get a send_notification
+    task of their own, with its countdown."""
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     return services.deliver_batch(notification_ids, redelivered=redelivered)
 
