@@ -130,79 +130,43 @@ def _quoted(codes: list[str]) -> str:
     return ", ".join(f"“{code[:MAX_CODE_LENGTH]}”" for code in codes)
 
 
+def _by_code(model, codes: tuple[str, ...]) -> dict:
+    if not codes:
+        return {}
+    return {row.code: row for row in db.session.scalars(select(model).where(model.code.in_(codes)))}
+
+
 def resolve_filters(feed_filters: FeedFilters) -> ResolvedFilters:
     """The filters' codes as ids. Raises ActionError naming the codes nobody knows: a feed
     address with a typing mistake must not quietly give everything."""
-    themes = {
-        row.code: row
-        for row in db.session.scalars(select(Theme).where(Theme.code.in_(feed_filters.themes)))
-    }
-    unknown = [code for code in feed_filters.themes if code not in themes]
-    if unknown:
-        raise ActionError(
-            _l("Unknown theme code: %(codes)s.", codes=_quoted(unknown)), field="theme"
-        )
-    programmes = {
-        row.code: row
-        for row in db.session.scalars(
-            select(Programme).where(Programme.code.in_(feed_filters.programmes))
-        )
-    }
-    unknown = [code for code in feed_filters.programmes if code not in programmes]
-    if unknown:
-        raise ActionError(
-            _l("Unknown programme code: %(codes)s.", codes=_quoted(unknown)), field="programme"
-        )
-    objectives = {
-        row.code: row
-        for row in db.session.scalars(
-            select(Objective).where(Objective.code.in_(feed_filters.objectives))
-        )
-    }
-    unknown = [code for code in feed_filters.objectives if code not in objectives]
-    if unknown:
-        raise ActionError(
-            _l("Unknown objective code: %(codes)s.", codes=_quoted(unknown)), field="objective"
-        )
-    areas = {
-        row.code: row
-        for row in db.session.scalars(
-            select(BorderArea).where(BorderArea.code.in_(feed_filters.border_areas))
-        )
-    }
-    unknown = [code for code in feed_filters.border_areas if code not in areas]
-    if unknown:
-        raise ActionError(
-            _l("Unknown border area code: %(codes)s.", codes=_quoted(unknown)),
-            field="border_area",
-        )
-    unknown = [code for code in feed_filters.countries if code not in PARTICIPATING_COUNTRIES]
-    if unknown:
-        raise ActionError(
-            _l(
-                "Unknown country: %(codes)s (use the two-letter ISO code of a country of the "
-                "cooperation, such as MX or ES).",
-                codes=_quoted(unknown),
-            ),
-            field="country",
-        )
-    unknown = [code for code in feed_filters.sides if code not in set(Side)]
-    if unknown:
-        raise ActionError(
-            _l("Unknown side: %(codes)s (use EU or LAC).", codes=_quoted(unknown)), field="side"
-        )
-    unknown = [code for code in feed_filters.languages if code not in LANGUAGES]
-    if unknown:
-        raise ActionError(
-            _l("Unknown language: %(codes)s (use en, es or pt).", codes=_quoted(unknown)),
-            field="language",
-        )
-    unknown = [code for code in feed_filters.kinds if code not in set(Kind)]
-    if unknown:
-        raise ActionError(
-            _l("Unknown type: %(codes)s (use practice or idea).", codes=_quoted(unknown)),
-            field="type",
-        )
+    themes = _by_code(Theme, feed_filters.themes)
+    programmes = _by_code(Programme, feed_filters.programmes)
+    objectives = _by_code(Objective, feed_filters.objectives)
+    areas = _by_code(BorderArea, feed_filters.border_areas)
+    checks = (
+        ("theme", feed_filters.themes, themes,
+         lambda codes: _l("Unknown theme code: %(codes)s.", codes=codes)),
+        ("programme", feed_filters.programmes, programmes,
+         lambda codes: _l("Unknown programme code: %(codes)s.", codes=codes)),
+        ("objective", feed_filters.objectives, objectives,
+         lambda codes: _l("Unknown objective code: %(codes)s.", codes=codes)),
+        ("border_area", feed_filters.border_areas, areas,
+         lambda codes: _l("Unknown border area code: %(codes)s.", codes=codes)),
+        ("country", feed_filters.countries, PARTICIPATING_COUNTRIES,
+         lambda codes: _l(
+             "Unknown country: %(codes)s (use the two-letter ISO code of a country of the "
+             "cooperation, such as MX or ES).", codes=codes)),
+        ("side", feed_filters.sides, set(Side),
+         lambda codes: _l("Unknown side: %(codes)s (use EU or LAC).", codes=codes)),
+        ("language", feed_filters.languages, LANGUAGES,
+         lambda codes: _l("Unknown language: %(codes)s (use en, es or pt).", codes=codes)),
+        ("type", feed_filters.kinds, set(Kind),
+         lambda codes: _l("Unknown type: %(codes)s (use practice or idea).", codes=codes)),
+    )  # fmt: skip
+    for field_name, codes, known, message in checks:
+        unknown = [code for code in codes if code not in known]
+        if unknown:
+            raise ActionError(message(_quoted(unknown)), field=field_name)
     return ResolvedFilters(
         filters=Filters(
             theme_ids=tuple(themes[code].id for code in feed_filters.themes),
