@@ -12,6 +12,7 @@ the language the person reads, screenshotted at desktop and phone widths, and ch
 
 import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -533,3 +534,102 @@ def test_visitor_finds_the_practice_in_the_catalogue(people):
     assert download.value.suggested_filename == LATIN_AMERICA.pdf_name
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
     person.shoot("practice page")
+
+
+# 6: a project idea: drafted, published, found by the other side, which shows interest ------------
+
+IDEA = {
+    "Title": "Ruta binacional del agua Tacna–Arica",
+    "Summary": (
+        "Un circuito de humedales y riego con aguas tratadas a ambos lados de la frontera, con "
+        "visitas técnicas para otras regiones áridas."
+    ),
+    "Description": (
+        "Unir las experiencias de Tacna y Arica en el reúso de aguas residuales: obras piloto, "
+        "intercambio de técnicos y una guía común."
+    ),
+    "Expected results": "Dos pilotos funcionando y una guía publicada en tres idiomas.",
+}
+
+
+def test_an_idea_is_published_and_a_partner_shows_interest(inbox):
+    side, other = LATIN_AMERICA, EUROPE
+    person = side.browser
+    page, _ = person.page, person._
+    page.goto("/")
+    person.nav.get_by_role("link", name=_("Workspace")).click()
+    page.get_by_role("link", name=_("New project idea")).click()
+    page.get_by_label(_("Language it is written in")).select_option(side.language)
+    for label, text in IDEA.items():
+        page.get_by_label(_(label), exact=True).fill(text)
+    page.get_by_label(_("Border area")).select_option(label="Perú–Chile")
+    page.get_by_label(_("Open to partners until")).fill(
+        (date.today() + timedelta(days=120)).isoformat()
+    )
+    themes = page.get_by_role("group", name=_("Themes"), exact=True)
+    themes.get_by_role("checkbox", name=side.themes[0], exact=True).check()
+    page.get_by_role("group", name=_("From which side")).get_by_role(
+        "checkbox", name=_("European Union")
+    ).check()
+    person.shoot("idea form")
+    page.get_by_role("button", name=_("Save the draft"), exact=True).click()
+    expect(page.get_by_role("heading", level=1, name=IDEA["Title"])).to_be_visible()
+    page.get_by_role("button", name=_("Submit for review"), exact=True).click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        _("It is sent for review. You will receive an e-mail when the coordinators decide.")
+    )
+    person.shoot("idea submitted")
+
+    coordinator = STORY.coordinator
+    open_coordination(coordinator, "Review queue")
+    coordinator.page.get_by_role("table").get_by_role("link", name=IDEA["Title"]).click()
+    coordinator.page.get_by_role(
+        "button", name=coordinator._("Approve and publish"), exact=True
+    ).click()
+    expect(coordinator.page.get_by_role("status").first).to_be_visible()
+    coordinator.shoot("idea published")
+    inbox.wait_for(side.email, _("“%(title)s” is published") % {"title": IDEA["Title"]})
+
+    # The European authority finds it among the ideas, and writes to its owners.
+    partner = other.browser
+    page, _ = partner.page, partner._
+    page.goto("/")
+    partner.nav.get_by_role("link", name=_("Catalogue")).click()
+    filters = page.get_by_role("region", name=_("Filters"))
+    filters.locator("summary").get_by_text(_("Type"), exact=True).click()
+    filters.get_by_role("checkbox", name=_("Project idea")).check()
+    page.get_by_role("button", name=_("Apply the filters"), exact=True).click()
+    results = page.get_by_role("region", name=_("Results"))
+    results.get_by_role("link", name=IDEA["Title"]).click()
+    expect(page.get_by_role("heading", level=1, name=IDEA["Title"])).to_be_visible()
+    partner.shoot("idea page")
+    page.get_by_label(_("Your message to the owners")).fill(
+        "Temos dois pilotos de reutilização no Alto Minho: podemos partilhar os dados de rega."
+    )
+    page.get_by_role("button", name=_("Tell the owners"), exact=True).click()
+    expect(page.get_by_text(_("Your authority has already shown interest."))).to_be_visible()
+    partner.shoot("interest sent")
+
+    # The owner hears of it by e-mail, in Spanish, and answers from the workspace.
+    page, _ = person.page, person._
+    subject = _("Action needed: %(authority)s is interested in “%(title)s”") % {
+        "authority": other.authority,
+        "title": IDEA["Title"],
+    }
+    message = inbox.wait_for(side.email, subject)
+    person.shoot_email("interest e-mail", message.html)
+    page.goto(inbox.link(message, "/workspace"))
+    page.get_by_label(_("Your answer")).fill("¡Con gusto! Les escribimos esta semana.")
+    person.shoot("answering the interest")
+    page.get_by_role("button", name=_("Send the answer"), exact=True).click()
+    expect(page.get_by_role("status").first).to_be_visible()
+    person.shoot("interest answered")
+
+    # And the partner gets the answer, in Portuguese.
+    subject = partner._("%(authority)s answered about “%(title)s”") % {
+        "authority": side.authority,
+        "title": IDEA["Title"],
+    }
+    message = inbox.wait_for(other.email, subject)
+    assert "¡Con gusto!" in message.text
+    partner.shoot_email("answer e-mail", message.html)
