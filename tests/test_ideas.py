@@ -300,6 +300,8 @@ def test_a_co_owner_is_invited_by_e_mail_accepts_and_can_edit(app, worker, mailb
     assert invitations[arica_one.email].subject.startswith(
         "Acción necesaria: Municipalidad de Tacna le invita a ser cotitular"
     )
+    # The link opens the workspace at the invitations, where they are answered.
+    assert "/workspace/#invitations" in invitations[arica_one.email].text
     assert all("Hagamos juntos la ruta." in m.text for m in invitations.values())
     (answer,) = [m for m in messages if "accepted to co-own" in m.subject]
     assert answer.to == author.email

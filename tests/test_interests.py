@@ -132,7 +132,8 @@ def test_a_member_of_another_authority_shows_interest_and_the_owners_are_emailed
         f"Action needed: Región de Arica y Parinacota is interested in “{TITLE}”"
     )
     assert "Queremos replicar el riego por goteo en Arica." in english.text
-    assert "http://exchange.test/workspace/" in english.text
+    # The link opens the workspace where the interest is answered.
+    assert "http://exchange.test/workspace/#interests-received" in english.text
     assert "Queremos replicar el riego por goteo en Arica." in english.html
 
     # The item's page now tells B that it has shown interest, with the message.

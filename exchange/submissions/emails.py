@@ -25,14 +25,25 @@ def _submission(notification) -> dict:
     return context
 
 
+def _workspace(section: str) -> str:
+    """The workspace, opened at one of its sections."""
+    return url_for("workspace.index", _anchor=section, _external=True)
+
+
 def _co_owner(notification) -> dict:
     co_owner = db.session.get(CoOwner, notification.payload["co_owner_id"])
-    return {**_item(co_owner.submission), "co_owner": co_owner}
+    context = {**_item(co_owner.submission), "co_owner": co_owner}
+    if notification.kind == "submissions.co_owner_invited":
+        context["workspace_url"] = _workspace("invitations")  # where the invitation is answered
+    return context
 
 
 def _interest(notification) -> dict:
     interest = db.session.get(Interest, notification.payload["interest_id"])
-    return {**_item(interest.submission), "interest": interest}
+    context = {**_item(interest.submission), "interest": interest}
+    if notification.kind == "submissions.interest_received":
+        context["workspace_url"] = _workspace("interests-received")  # where it is answered
+    return context
 
 
 def _kind(name: str, context) -> NotificationKind:
