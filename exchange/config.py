@@ -105,6 +105,10 @@ def _defaults(instance_path: Path) -> dict:
         "BROKER_VISIBILITY_TIMEOUT_SECONDS": 3600,
         "BROKER_CONNECT_TIMEOUT_SECONDS": 3.0,
         "BROKER_SOCKET_TIMEOUT_SECONDS": 2.0,
+        # How often a worker checks its broker connections (kombu's and redis-py's health
+        # checks): a consumer whose connection broke while Redis stalled (a failed ack, a reply
+        # that never comes) reconnects within about twice this, not kombu's default 25 s.
+        "BROKER_HEALTH_CHECK_SECONDS": 10,
         "MAIL_CATCHER_DIR": None,
         "CELERY": {
             "broker_url": f"sqla+sqlite:///{instance_path / 'broker.sqlite'}",
@@ -293,6 +297,7 @@ def load_config(app: Flask, overrides: dict | None) -> None:
             "visibility_timeout": app.config["BROKER_VISIBILITY_TIMEOUT_SECONDS"],
             "socket_connect_timeout": app.config["BROKER_CONNECT_TIMEOUT_SECONDS"],
             "socket_timeout": app.config["BROKER_SOCKET_TIMEOUT_SECONDS"],
+            "health_check_interval": max(int(app.config["BROKER_HEALTH_CHECK_SECONDS"]), 1),
             **app.config["CELERY"]["broker_transport_options"],
         }
     _check_delivery_settings(app.config)

@@ -130,6 +130,7 @@ def test_a_retry_cap_at_or_beyond_the_visibility_timeout_is_refused(tmp_path):
     options = app.config["CELERY"]["broker_transport_options"]
     assert options["visibility_timeout"] == 3600
     assert options["socket_timeout"] == app.config["BROKER_SOCKET_TIMEOUT_SECONDS"]
+    assert options["health_check_interval"] == app.config["BROKER_HEALTH_CHECK_SECONDS"]
 
 
 def test_a_send_is_stopped_before_its_claim_goes_stale(tmp_path):
@@ -185,7 +186,12 @@ def request_confirmation(web_app, email: str) -> tuple[int, float]:
     return response.status_code, time.monotonic() - started
 
 
-QUICK_BROKER = {"BROKER_SOCKET_TIMEOUT_SECONDS": 0.5, "BROKER_CONNECT_TIMEOUT_SECONDS": 0.5}
+QUICK_BROKER = {
+    "BROKER_SOCKET_TIMEOUT_SECONDS": 0.5,
+    "BROKER_CONNECT_TIMEOUT_SECONDS": 0.5,
+    # A worker whose connection broke during a pause reconnects within a few seconds.
+    "BROKER_HEALTH_CHECK_SECONDS": 1,
+}
 
 
 def test_a_broker_that_stops_answering_does_not_hang_the_request(app, settings, worker, mailbox):
