@@ -51,6 +51,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.catalogue import _sqlalchemy_url  # noqa: E402
+
 KINDS = ("auth.confirm_email", "auth.reset_password")
 LANGUAGES = ("en", "es", "pt")
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
@@ -60,13 +62,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def sqlalchemy_url(url: str) -> str:
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
 
 
 # The SMTP server ---------------------------------------------------------------------------------
@@ -265,7 +260,7 @@ def settings_for(args, broker: str, smtp_port: int) -> dict:
     return {
         "EXCHANGE_ENV": "production",
         "SECRET_KEY": args.secret_key,
-        "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(args.database),
+        "SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(args.database),
         "BASE_URL": "https://exchange.bench",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": smtp_port,
